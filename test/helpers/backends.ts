@@ -1,0 +1,66 @@
+// The backends every store conformance suite runs on (`describe.each(backends)`): SQLite in a
+// fresh temp file, and a real Redis under a fresh key prefix. `cleanup` removes only what the
+// test created: the temp dir, or the keys under its own `egw-test:` prefix, never anything else.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { openStore, type StoreConnection } from '../../src/store/connection.js';
+
+export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const TEST_PREFIX = 'egw-test:';
+
+export interface Backend {
+  name: 'sqlite' | 'redis';
+  open(): Promise<StoreConnection>;
+}
+
+/** How to remove what each `open()` created; connections from `reopen` have no entry. */
+const removers = new WeakMap<StoreConnection, () => Promise<void>>();
+
+export const backends: Backend[] = [
+  {
+    name: 'sqlite',
+    async open() {
+      const dir = await mkdtemp(join(tmpdir(), 'egw-test-'));
+      const conn = await openStore(`sqlite:${join(dir, 'store.db')}`);
+      removers.set(conn, () => rm(dir, { recursive: true, force: true }));
+      return conn;
+    },
+  },
+  {
+    name: 'redis',
+    async open() {
+      const conn = await openStore(redisUrl, { redisPrefix: `${TEST_PREFIX}${randomUUID()}:` });
+      if (conn.kind === 'redis') removers.set(conn, () => deleteKeys(conn.redis, conn.prefix));
+      return conn;
+    },
+  },
+];
+
+/** A second connection to the same data, as another replica (or process) would open it. */
+export function reopen(conn: StoreConnection): Promise<StoreConnection> {
+  return conn.kind === 'sqlite'
+    ? openStore(`sqlite:${conn.path}`)
+    : openStore(redisUrl, { redisPrefix: conn.prefix });
+}
+
+async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  if (!prefix.startsWith(TEST_PREFIX)) return;
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+    if (keys.length > 0) await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+/** Deletes what `open()` created (keys before closing, the temp dir after), then closes. */
+export async function cleanup(conn: StoreConnection): Promise<void> {
+  const remove = removers.get(conn);
+  if (conn.kind === 'redis' && remove) await remove();
+  await conn.close();
+  if (conn.kind === 'sqlite' && remove) await remove();
+}

@@ -1,0 +1,230 @@
+// The QuotaStore conformance suite: the same money math, leases, rate limits and ledger rows
+// on SQLite and on a real Redis. Time is the `now` each call passes; nothing sleeps.
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createRedisQuotaStore } from '../../src/quota/redis-quota-store.js';
+import { createSqliteQuotaStore } from '../../src/quota/sqlite-quota-store.js';
+import type { QuotaStore, ReserveInput, SettleInput } from '../../src/quota/quota-store.js';
+import type { StoreConnection } from '../../src/store/connection.js';
+import { backends, cleanup, reopen } from '../helpers/backends.js';
+
+const T0 = Date.UTC(2026, 0, 15, 12, 0, 30); // 30 s into a minute window
+const LEASE = 60_000;
+const PERIOD = 'month:2026-01';
+const zero = { requests: 0, tokens_spent: 0, tokens_saved: 0, hits: 0, coalesced: 0, rejections: 0, failures: 0, outcome_unknown: 0 };
+
+const storeOf = (conn: StoreConnection): QuotaStore =>
+  conn.kind === 'sqlite' ? createSqliteQuotaStore(conn) : createRedisQuotaStore(conn);
+
+const res = (over: Partial<ReserveInput> = {}): ReserveInput => ({
+  team: 'ml', reservationId: randomUUID(), amount: 100, budgetTokens: 1000, periodId: PERIOD, leaseMs: LEASE,
+  requestsPerMinute: null, model: 'flux', day: '2026-01-15', now: T0, ...over,
+});
+const done = (r: ReserveInput, actual: number, over: Partial<SettleInput> = {}): SettleInput => ({
+  team: r.team, reservationId: r.reservationId, actual, outcome: 'completed', periodId: r.periodId,
+  model: r.model, day: r.day, now: r.now, ...over,
+});
+
+describe.each(backends)('QuotaStore on $name', (backend) => {
+  let conn: StoreConnection;
+  let store: QuotaStore;
+  const extra: StoreConnection[] = [];
+  beforeEach(async () => {
+    conn = await backend.open();
+    store = storeOf(conn);
+  });
+  afterEach(async () => {
+    for (const c of extra.splice(0)) await c.close();
+    await cleanup(conn);
+  });
+  const usage = (now = T0, periodId = PERIOD) => store.usage('ml', periodId, now);
+
+  it('reserves into reserved and settles into spent', async () => {
+    const a = res({ amount: 300 });
+    const b = res({ amount: 200 });
+    expect(await store.reserve(a)).toEqual({ ok: true, spent: 0, reserved: 300 });
+    expect(await store.reserve(b)).toEqual({ ok: true, spent: 0, reserved: 500 });
+    expect(await store.settle(done(a, 300))).toBe(true);
+    expect(await usage()).toEqual({ spent: 300, reserved: 200, outstanding: 1 });
+    expect(await store.reserve(res({ amount: 500 }))).toEqual({ ok: true, spent: 300, reserved: 700 });
+    expect(await store.reserve(res({ amount: 5000, budgetTokens: null }))).toMatchObject({ ok: true, reserved: 5700 });
+  });
+
+  it('refuses over budget with the numbers, and the refusal consumes nothing', async () => {
+    await store.reserve(res({ amount: 600 }));
+    const refused = await store.reserve(res({ amount: 401, requestsPerMinute: 2 }));
+    expect(refused).toEqual({ ok: false, reason: 'budget', spent: 0, reserved: 600 });
+    expect(await usage()).toEqual({ spent: 0, reserved: 600, outstanding: 1 });
+    // Neither budget nor the rate window was used: two more fit the rpm of 2, exactly to the budget.
+    expect(await store.reserve(res({ amount: 200, requestsPerMinute: 2 }))).toMatchObject({ ok: true });
+    expect(await store.reserve(res({ amount: 200, requestsPerMinute: 2 }))).toEqual({ ok: true, spent: 0, reserved: 1000 });
+    expect((await store.ledger('2026-01-15', '2026-01-15'))[0]).toMatchObject({ requests: 1, rejections: 1 });
+  });
+
+  it('grants exactly 10 of 200 concurrent reserves when the budget fits 10', async () => {
+    const results = await Promise.all(Array.from({ length: 200 }, () => store.reserve(res())));
+    expect(results.filter((r) => r.ok)).toHaveLength(10);
+    expect(await usage()).toEqual({ spent: 0, reserved: 1000, outstanding: 10 });
+    expect((await store.ledger('2026-01-15', '2026-01-15'))[0]).toMatchObject({ requests: 190, rejections: 190 });
+  });
+
+  it('grants exactly 10 when two connections (replicas) race for the same budget', async () => {
+    const other = await reopen(conn);
+    extra.push(other);
+    const stores = [store, storeOf(other)];
+    const results = await Promise.all(Array.from({ length: 200 }, (_, n) => stores[n % 2].reserve(res())));
+    expect(results.filter((r) => r.ok)).toHaveLength(10);
+    expect(await stores[1].usage('ml', PERIOD, T0)).toEqual({ spent: 0, reserved: 1000, outstanding: 10 });
+  });
+
+  it('settles once: a second settle is a no-op returning false', async () => {
+    const r = res();
+    await store.reserve(r);
+    expect(await store.settle(done(r, 80))).toBe(true);
+    expect(await store.settle(done(r, 80))).toBe(false);
+    expect(await usage()).toEqual({ spent: 80, reserved: 0, outstanding: 0 });
+    expect((await store.ledger('2026-01-15', '2026-01-15'))[0]).toMatchObject({ requests: 1, tokens_spent: 80 });
+  });
+
+  it('gives the budget back when a lease ends, and still charges a settle after that', async () => {
+    const r = res({ amount: 1000 });
+    await store.reserve(r);
+    expect(await store.reserve(res({ now: T0 + LEASE - 1 }))).toMatchObject({ ok: false, reason: 'budget' });
+    expect(await usage(T0 + LEASE)).toEqual({ spent: 0, reserved: 0, outstanding: 0 });
+    expect(await store.settle(done(r, 700, { now: T0 + LEASE + 5 }))).toBe(true);
+    expect(await usage(T0 + LEASE + 5)).toEqual({ spent: 700, reserved: 0, outstanding: 0 });
+    expect(await store.settle(done(r, 700))).toBe(false);
+    expect(await store.reserve(res({ amount: 300, now: T0 + LEASE + 5 }))).toMatchObject({ ok: true, spent: 700 });
+  });
+
+  it('charges a settle whose lease ran out before any sweep, releasing it once', async () => {
+    const r = res({ amount: 400 });
+    await store.reserve(r);
+    expect(await store.settle(done(r, 400, { now: T0 + 2 * LEASE }))).toBe(true);
+    expect(await usage(T0 + 2 * LEASE)).toEqual({ spent: 400, reserved: 0, outstanding: 0 });
+  });
+
+  it('extend keeps a lease alive; a lease that ran out is not revived', async () => {
+    const r = res({ amount: 1000 });
+    await store.reserve(r);
+    await store.extend('ml', r.reservationId, 120_000, T0 + 50_000);
+    expect(await usage(T0 + 100_000)).toEqual({ spent: 0, reserved: 1000, outstanding: 1 });
+    expect(await store.reserve(res({ now: T0 + 100_000 }))).toMatchObject({ ok: false, reason: 'budget' });
+    expect(await usage(T0 + 170_000)).toEqual({ spent: 0, reserved: 0, outstanding: 0 });
+    await store.extend('ml', r.reservationId, 120_000, T0 + 171_000);
+    expect(await usage(T0 + 171_000)).toEqual({ spent: 0, reserved: 0, outstanding: 0 });
+    // A shorter extension never cuts a lease.
+    const s = res({ now: T0 + 200_000 });
+    await store.reserve(s);
+    await store.extend('ml', s.reservationId, 1_000, T0 + 200_000);
+    expect(await usage(T0 + 200_000 + 30_000)).toMatchObject({ reserved: 100, outstanding: 1 });
+  });
+
+  it('starts a new period from zero spent, keeping live reservations', async () => {
+    const a = res({ amount: 600 });
+    await store.reserve(a);
+    await store.settle(done(a, 600));
+    const held = res({ amount: 300, leaseMs: 10 * LEASE });
+    await store.reserve(held);
+    expect(await store.reserve(res({ amount: 200 }))).toMatchObject({ ok: false, spent: 600, reserved: 300 });
+    expect(await usage(T0, 'month:2026-02')).toEqual({ spent: 0, reserved: 300, outstanding: 1 });
+    const feb = res({ amount: 700, periodId: 'month:2026-02', now: T0 + 1000 });
+    expect(await store.reserve(feb)).toEqual({ ok: true, spent: 0, reserved: 1000 });
+    await store.settle(done(held, 250, { periodId: 'month:2026-02' }));
+    expect(await usage(T0 + 1000, 'month:2026-02')).toEqual({ spent: 250, reserved: 700, outstanding: 1 });
+    expect(await usage(T0 + 1000, PERIOD)).toMatchObject({ spent: 0 });
+  });
+
+  it('rate limit refuses the (n+1)th in a minute window with retryAfterMs, then allows again', async () => {
+    const r = (now: number) => res({ amount: 10, requestsPerMinute: 3, now });
+    for (let n = 0; n < 3; n++) expect(await store.reserve(r(T0 + n))).toMatchObject({ ok: true });
+    expect(await store.reserve(r(T0 + 10))).toEqual({ ok: false, reason: 'rate_limit', retryAfterMs: 29_990 });
+    expect(await store.reserve(r(T0 + 29_999))).toEqual({ ok: false, reason: 'rate_limit', retryAfterMs: 1 });
+    expect(await usage(T0 + 29_999)).toEqual({ spent: 0, reserved: 30, outstanding: 3 });
+    expect(await store.reserve(r(T0 + 30_000))).toMatchObject({ ok: true, reserved: 40 });
+    expect(await store.reserve(res({ team: 'other', requestsPerMinute: 3, now: T0 + 30_001 }))).toMatchObject({ ok: true });
+    expect((await store.ledger('2026-01-15', '2026-01-15'))[0]).toMatchObject({ team: 'ml', requests: 2, rejections: 2 });
+  });
+
+  it('refunds an estimate above the actual cost', async () => {
+    const r = res({ amount: 500 });
+    await store.reserve(r);
+    await store.settle(done(r, 200));
+    expect(await usage()).toEqual({ spent: 200, reserved: 0, outstanding: 0 });
+    expect(await store.reserve(res({ amount: 800 }))).toEqual({ ok: true, spent: 200, reserved: 800 });
+  });
+
+  it('records an actual cost above the estimate and the next reserve sees it', async () => {
+    const r = res({ amount: 100 });
+    await store.reserve(r);
+    await store.settle(done(r, 700));
+    expect(await store.reserve(res({ amount: 400 }))).toEqual({ ok: false, reason: 'budget', spent: 700, reserved: 0 });
+    expect(await store.reserve(res({ amount: 300 }))).toEqual({ ok: true, spent: 700, reserved: 300 });
+    expect((await store.ledger('2026-01-15', '2026-01-15'))[0]).toMatchObject({ tokens_spent: 700 });
+  });
+
+  it('writes ledger rows per day, team and model, and filters by date range', async () => {
+    const day1 = '2026-01-14';
+    const day2 = '2026-01-15';
+    const a = res({ day: day1 });
+    const b = res({ day: day1, model: 'veo' });
+    const c = res({ day: day2, team: 'art' });
+    for (const r of [a, b, c]) await store.reserve(r);
+    await store.settle(done(a, 90));
+    await store.settle(done(b, 0, { outcome: 'failed' }));
+    await store.settle(done(c, 0, { outcome: 'error' }));
+    await store.markUnknown({ team: 'ml', model: 'flux', day: day1 });
+    await store.countRejection({ team: 'art', model: 'flux', day: day2 });
+    await store.reserve(res({ team: 'art', amount: 5000, day: day2 }));
+    await store.addSavings([
+      { team: 'ml', model: 'flux', day: day1, hits: 3, coalesced: 2, tokens_saved: 450 },
+      { team: 'ml', model: 'flux', day: '2026-01-16', hits: 1, coalesced: 0, tokens_saved: 90 },
+    ]);
+    const rows = [
+      { ...zero, day: day1, team: 'ml', model: 'flux', requests: 7, tokens_spent: 90, tokens_saved: 450, hits: 3, coalesced: 2, outcome_unknown: 1 },
+      { ...zero, day: day1, team: 'ml', model: 'veo', requests: 1, failures: 1 },
+      { ...zero, day: day2, team: 'art', model: 'flux', requests: 3, rejections: 2, failures: 1 },
+      { ...zero, day: '2026-01-16', team: 'ml', model: 'flux', requests: 1, tokens_saved: 90, hits: 1 },
+    ];
+    expect(await store.ledger('2026-01-01', '2026-01-31')).toEqual(rows);
+    expect(await store.ledger(day2, day2)).toEqual([rows[2]]);
+    expect(await store.ledger('2026-01-15', '2026-01-16')).toEqual(rows.slice(2));
+    expect(await store.ledger('2026-02-01', '2026-02-28')).toEqual([]);
+  });
+
+  it('counts outstanding reservations across teams, excluding ended leases', async () => {
+    expect(await store.outstanding(T0)).toBe(0);
+    const a = res();
+    await store.reserve(a);
+    await store.reserve(res({ leaseMs: 5 * LEASE }));
+    await store.reserve(res({ team: 'art' }));
+    expect(await store.outstanding(T0)).toBe(3);
+    await store.settle(done(a, 100));
+    expect(await store.outstanding(T0)).toBe(2);
+    expect(await store.outstanding(T0 + LEASE)).toBe(1);
+  });
+
+  it('treats a repeated reserve of the same id as one reservation', async () => {
+    const r = res({ amount: 400 });
+    await store.reserve(r);
+    expect(await store.reserve(r)).toEqual({ ok: true, spent: 0, reserved: 400 });
+    expect(await usage()).toEqual({ spent: 0, reserved: 400, outstanding: 1 });
+  });
+});
+
+describe('Redis QuotaStore with useRedisTime', () => {
+  it('takes now from Redis TIME, not from the caller', async () => {
+    const conn = await backends.find((b) => b.name === 'redis')!.open();
+    try {
+      if (conn.kind !== 'redis') throw new Error('expected a Redis connection');
+      const redisTimed = createRedisQuotaStore(conn, { useRedisTime: true });
+      // Were `now: 0` used, the lease would have ended long before Date.now().
+      await redisTimed.reserve(res({ now: 0 }));
+      const callerTimed = createRedisQuotaStore(conn);
+      expect(await callerTimed.usage('ml', PERIOD, Date.now())).toMatchObject({ reserved: 100, outstanding: 1 });
+      expect(await redisTimed.outstanding(0)).toBe(1);
+    } finally {
+      await cleanup(conn);
+    }
+  });
+});
