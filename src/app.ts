@@ -1,0 +1,117 @@
+// The gateway as a fastify app, built from its dependencies (config, store, upstream client,
+// clock) so that the server, the tests and the benchmark all build the same thing.
+// Listening, signals and process concerns live in server.ts, not here.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
+import { adminRoutes } from './admin/routes.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config/schema.js';
+import { installErrorHandling } from './http/error-handler.js';
+import './http/context.js';
+import { createLogger } from './logger.js';
+import { Reconciler } from './reconciler.js';
+import { apiRoutes } from './routes/api.js';
+import { healthRoutes } from './routes/health.js';
+import { createServices, type Services } from './services.js';
+import type { StoreConnection } from './store/connection.js';
+import type { UpstreamClient } from './upstream/client.js';
+
+export interface AppOptions {
+  config: Config;
+  store: StoreConnection;
+  upstream?: UpstreamClient;
+  clock?: Clock;
+  /** Where logs go (tests capture them); default stdout. */
+  logStream?: DestinationStream;
+  logger?: Logger;
+  /** Start background work (key revocation poll, balance refresh, catalog, reconciler); default true. */
+  background?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+    reconciler: Reconciler;
+  }
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const clock = options.clock ?? systemClock;
+  const log = options.logger ?? createLogger(config.log.level, options.logStream);
+  const services = createServices({ config, store: options.store, clock, log, upstream: options.upstream });
+
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.server.body_limit_bytes,
+    trustProxy: config.server.trust_proxy,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.decorate('services', services);
+  app.decorateRequest('principal', null);
+  app.decorateRequest('facts', null as never);
+  app.addHook('onRequest', async (request) => {
+    request.facts = {};
+  });
+  // One log line per request, from chosen facts: never headers, bodies or keys.
+  app.addHook('onResponse', async (request, reply) => {
+    const f = request.facts;
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        team: f.team,
+        model: f.model,
+        cache: f.cache,
+        tokens_spent: f.tokensSpent,
+        tokens_saved: f.tokensSaved,
+        upstream_status: f.upstreamStatus,
+        upstream_ms: f.upstreamMs === undefined ? undefined : Math.round(f.upstreamMs),
+      },
+      'request',
+    );
+  });
+  installErrorHandling(app, config.server.body_limit_bytes);
+
+  // While closing, answers to in-flight requests end their keep-alive connection, so the
+  // server can finish closing as soon as they are done instead of waiting for idle sockets.
+  let draining = false;
+  app.addHook('preClose', async () => {
+    draining = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (draining) reply.header('connection', 'close');
+  });
+
+  await app.register(healthRoutes, { services });
+  await app.register(adminRoutes, { services });
+  await app.register(apiRoutes, { services });
+
+  const reconciler = new Reconciler(services);
+  app.decorate('reconciler', reconciler);
+
+  if (options.background !== false) {
+    app.addHook('onReady', async () => {
+      services.auth.start(config.auth.revocation_poll_ms, services.storeError);
+      services.balance.start(config.upstream.balance_refresh_ms, (err) => log.warn({ err }, 'balance refresh failed'));
+      const loadCatalog = () =>
+        services.catalog.load(services.upstream, clock.now()).catch((err: unknown) => log.warn({ err }, 'catalog load failed'));
+      void loadCatalog();
+      catalogTimer = setInterval(loadCatalog, config.upstream.catalog_refresh_ms).unref();
+      reconciler.start();
+    });
+  }
+  let catalogTimer: NodeJS.Timeout | undefined;
+  app.addHook('onClose', async () => {
+    services.auth.stop();
+    services.balance.stop();
+    clearInterval(catalogTimer);
+    reconciler.stop();
+    await services.upstream.close();
+  });
+  return app;
+}

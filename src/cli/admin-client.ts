@@ -1,0 +1,69 @@
+// The admin operations as the CLI uses them, with two ways in: HTTP to a running gateway
+// (--url, with GATEWAY_ADMIN_TOKEN), or straight to the store (STORE_URL) through the same
+// app built in-process and driven with inject, so both ways run the very same admin routes.
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../app.js';
+import type { Config } from '../config/schema.js';
+import { createLogger } from '../logger.js';
+import { openStore } from '../store/connection.js';
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface AdminClient {
+  call(method: Method, path: string, body?: unknown): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export class CliError extends Error {
+  override name = 'CliError';
+}
+
+function unwrap(status: number, text: string, contentType: string | undefined): unknown {
+  const parsed: unknown = text && contentType?.includes('json') ? JSON.parse(text) : text || null;
+  if (status >= 400) throw new CliError(`${status}: ${(parsed as { message?: string })?.message ?? text}`);
+  return parsed;
+}
+
+export function httpAdminClient(baseUrl: string, token: string): AdminClient {
+  return {
+    async call(method, path, body) {
+      const res = await fetch(new URL(path, baseUrl), {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return unwrap(res.status, await res.text(), res.headers.get('content-type') ?? undefined);
+    },
+    close: async () => {},
+  };
+}
+
+export async function directAdminClient(config: Config): Promise<AdminClient> {
+  const token = randomBytes(24).toString('hex');
+  const store = await openStore(config.store.url, {
+    sqliteSynchronous: config.store.sqlite_synchronous,
+    redisPrefix: config.store.redis_prefix,
+  });
+  const app: FastifyInstance = await buildApp({
+    config: { ...config, admin: { token } },
+    store,
+    logger: createLogger('silent'),
+    background: false,
+  });
+  return {
+    async call(method, path, body) {
+      const res = await app.inject({
+        method,
+        url: path,
+        headers: { authorization: `Bearer ${token}` },
+        ...(body === undefined ? {} : { payload: body as object }),
+      });
+      return unwrap(res.statusCode, res.body, res.headers['content-type'] as string | undefined);
+    },
+    async close() {
+      await app.close();
+      await store.close();
+    },
+  };
+}

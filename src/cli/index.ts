@@ -1,0 +1,144 @@
+#!/usr/bin/env node
+// The `elumenta-gateway` command: serve, simulate, demo, and the admin operations (teams,
+// keys, usage, status) against a running gateway (--url) or the store directly.
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { startServer } from '../server.js';
+import { StoreUrlError } from '../store/connection.js';
+import { version } from '../version.js';
+import { CliError, directAdminClient, httpAdminClient, type AdminClient } from './admin-client.js';
+import { runDemo } from './demo.js';
+import { runSimulator } from './simulate.js';
+
+const program = new Command('elumenta-gateway')
+  .version(version)
+  .description('A drop-in gateway for the Elumenta API: one nb_ key, a key per team.')
+  .addOption(new Option('--url <url>', 'admin commands: a running gateway (else the store, STORE_URL, directly)').env('GATEWAY_URL'));
+
+async function admin(): Promise<AdminClient> {
+  const url = program.opts<{ url?: string }>().url;
+  if (url) {
+    const token = process.env.GATEWAY_ADMIN_TOKEN;
+    if (!token) throw new CliError('GATEWAY_ADMIN_TOKEN is required to talk to a running gateway');
+    return httpAdminClient(url, token);
+  }
+  return directAdminClient(loadConfig());
+}
+
+function print(value: unknown): void {
+  process.stdout.write(typeof value === 'string' ? value : JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Runs one admin call and prints its answer. */
+function adminAction<A extends unknown[]>(
+  request: (...args: A) => [method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown],
+) {
+  return async (...args: A) => {
+    const client = await admin();
+    try {
+      print(await client.call(...request(...args)));
+    } finally {
+      await client.close();
+    }
+  };
+}
+
+const int = (value: string) => {
+  if (!/^\d+$/.test(value)) throw new CliError(`not a whole number: ${value}`);
+  return Number(value);
+};
+const enc = encodeURIComponent;
+
+program
+  .command('serve')
+  .description('run the gateway (needs ELUMENTA_API_KEY and GATEWAY_ADMIN_TOKEN)')
+  .action(async () => {
+    await startServer(loadConfig({ requireSecrets: true }));
+  });
+
+program
+  .command('simulate')
+  .description('run the bundled upstream simulator')
+  .option('--port <port>', 'listen port', int, 9090)
+  .option('--host <host>', 'listen address', '127.0.0.1')
+  .option('--key <key>', 'the nb_ key it accepts', 'nb_sim_demo_key')
+  .option('--balance <tokens>', 'starting token balance', int, 1_000_000)
+  .option('--latency-ms <ms>', 'delay before each generate answer', int, 0)
+  .option('--video-delay-ms <ms>', 'how long a video job stays pending', int, 30_000)
+  .action(runSimulator);
+
+program
+  .command('demo')
+  .description('simulator + gateway + a demo team and key, no real key needed')
+  .action(runDemo);
+
+const teams = program.command('teams').description('create, list, read, change and delete teams');
+teams
+  .command('create <name>')
+  .requiredOption('--budget <tokens>', 'token budget per period', int)
+  .addOption(new Option('--period <period>', 'budget period').choices(['day', 'week', 'month', 'total']).default('month'))
+  .option('--rpm <n>', 'requests per minute to upstream', int)
+  .option('--no-share-cache', 'keep this team out of the shared cache pool')
+  .action(
+    adminAction((name: string, o: { budget: number; period: string; rpm?: number; shareCache: boolean }) => [
+      'POST',
+      '/admin/teams',
+      {
+        name,
+        budget: { tokens: o.budget, period: o.period },
+        ...(o.rpm ? { rate_limit: { requests_per_minute: o.rpm } } : {}),
+        ...(o.shareCache ? {} : { cache: { share: false } }),
+      },
+    ]),
+  );
+teams.command('list').action(adminAction(() => ['GET', '/admin/teams']));
+teams.command('get <name>').action(adminAction((name: string) => ['GET', `/admin/teams/${enc(name)}`]));
+teams
+  .command('update <name>')
+  .option('--budget <tokens>', 'token budget per period', int)
+  .addOption(new Option('--period <period>', 'budget period').choices(['day', 'week', 'month', 'total']))
+  .option('--rpm <n>', 'requests per minute (0 removes the limit)', int)
+  .action(
+    adminAction((name: string, o: { budget?: number; period?: string; rpm?: number }) => [
+      'PATCH',
+      `/admin/teams/${enc(name)}`,
+      {
+        ...(o.budget !== undefined || o.period ? { budget: { tokens: o.budget, period: o.period } } : {}),
+        ...(o.rpm === undefined ? {} : { rate_limit: o.rpm ? { requests_per_minute: o.rpm } : null }),
+      },
+    ]),
+  );
+teams.command('delete <name>').action(adminAction((name: string) => ['DELETE', `/admin/teams/${enc(name)}`]));
+
+const keys = program.command('keys').description('issue, list, revoke and rotate team keys');
+keys
+  .command('issue <team>')
+  .option('--label <label>', 'what the key is for')
+  .option('--expires-at <iso>', 'expiry, e.g. 2027-01-01T00:00:00Z')
+  .action(
+    adminAction((team: string, o: { label?: string; expiresAt?: string }) => [
+      'POST',
+      `/admin/teams/${enc(team)}/keys`,
+      { label: o.label, expires_at: o.expiresAt },
+    ]),
+  );
+keys
+  .command('list')
+  .option('--team <team>', 'only this team')
+  .action(adminAction((o: { team?: string }) => ['GET', `/admin/keys${o.team ? `?team=${enc(o.team)}` : ''}`]));
+keys.command('revoke <id>').action(adminAction((id: string) => ['DELETE', `/admin/keys/${enc(id)}`]));
+keys.command('rotate <id>').action(adminAction((id: string) => ['POST', `/admin/keys/${enc(id)}/rotate`]));
+
+program
+  .command('status')
+  .description('upstream balance as last seen, store health, version (needs --url)')
+  .action(adminAction(() => ['GET', '/admin/status']));
+
+program.parseAsync().catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof CliError || err instanceof StoreUrlError) {
+    process.stderr.write(`elumenta-gateway: ${err.message}\n`);
+  } else {
+    process.stderr.write(`elumenta-gateway: ${(err as Error).stack ?? String(err)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,39 @@
+// Reads and checks a generate request body before anything else happens: it must be a JSON
+// object with a string `model` and one of `prompt`, `messages` or `text`. Everything else is
+// forwarded untouched, as bytes, so fields the gateway does not know still reach upstream.
+import { errors } from '../errors.js';
+
+export interface GenerateRequest {
+  /** The body exactly as the client sent it. */
+  raw: Buffer;
+  body: Record<string, unknown>;
+  model: string;
+  stream: boolean;
+}
+
+export function parseGenerateBody(raw: unknown): GenerateRequest {
+  const bytes = Buffer.isBuffer(raw) ? raw : Buffer.alloc(0);
+  if (bytes.length === 0) throw errors.badRequest('Request body is empty; send a JSON object with model and prompt');
+  let body: unknown;
+  try {
+    body = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw errors.badRequest('Request body is not valid JSON');
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw errors.badRequest('Request body must be a JSON object');
+  }
+  const fields = body as Record<string, unknown>;
+  if (typeof fields.model !== 'string' || fields.model.length === 0) {
+    throw errors.validation('model is required and must be a string', { fields: { model: 'required string' } });
+  }
+  if (fields.prompt === undefined && fields.messages === undefined && fields.text === undefined) {
+    throw errors.validation('one of prompt, messages or text is required', {
+      fields: { prompt: 'required unless messages or text is given' },
+    });
+  }
+  if (fields.messages !== undefined && !Array.isArray(fields.messages)) {
+    throw errors.validation('messages must be an array', { fields: { messages: 'array of {role, content}' } });
+  }
+  return { raw: bytes, body: fields, model: fields.model, stream: fields.stream === true };
+}

@@ -1,0 +1,38 @@
+// Turns an upstream generation into accounting, the same way wherever it is seen (the
+// generate answer, a client's poll, the reconciler): completed settles what upstream
+// charged, failed releases the reservation, pending keeps it and records the job.
+import type { Services } from '../services.js';
+import type { Reservation } from '../quota/quota-service.js';
+import type { GenerationFacts } from './generation.js';
+
+export async function applyOutcome(
+  services: Services,
+  reservation: Reservation,
+  facts: GenerationFacts,
+  cacheKey: string | null,
+): Promise<void> {
+  const { quota, jobs, clock } = services;
+  try {
+    if (facts.status === 'pending' && facts.id) {
+      await quota.keepPending(reservation);
+      await jobs.add({ generation_id: facts.id, reservation, cache_key: cacheKey, created_at: clock.now() });
+      return;
+    }
+    const failed = facts.status === 'failed';
+    await quota.settle(reservation, failed ? 0 : facts.tokensSpent, failed ? 'failed' : 'completed');
+    if (facts.id) await jobs.remove(facts.id);
+  } catch (err) {
+    // Upstream has answered (and maybe charged): the client still gets its answer; the
+    // reservation's lease returns the budget, and the error is logged for the operator.
+    services.storeError(err);
+  }
+}
+
+/** The request failed before a generation existed (upstream error status): release it all. */
+export async function releaseReservation(services: Services, reservation: Reservation): Promise<void> {
+  try {
+    await services.quota.settle(reservation, 0, 'error');
+  } catch (err) {
+    services.storeError(err);
+  }
+}

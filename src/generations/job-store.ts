@@ -1,0 +1,78 @@
+// Async generations still running upstream (video, slow models): each keeps its team's
+// reservation until it ends. The reconciler walks this list when no client polls, and a
+// lease (tryLock) makes sure only one replica does so at a time.
+import type { StoreConnection } from '../store/connection.js';
+import type { Reservation } from '../quota/quota-service.js';
+
+export interface PendingJob {
+  generation_id: string;
+  reservation: Reservation;
+  /** The cache key the result belongs under, when the request was cacheable. */
+  cache_key: string | null;
+  created_at: number;
+}
+
+export interface JobStore {
+  add(job: PendingJob): Promise<void>;
+  get(generationId: string): Promise<PendingJob | null>;
+  remove(generationId: string): Promise<void>;
+  list(limit: number): Promise<PendingJob[]>;
+  /** Takes or renews a named lease for `owner`; true if the caller holds it now. */
+  tryLock(name: string, owner: string, ttlMs: number, now: number): Promise<boolean>;
+}
+
+export function createJobStore(conn: StoreConnection): JobStore {
+  if (conn.kind === 'redis') {
+    const { redis, prefix } = conn;
+    const jobs = `${prefix}jobs`;
+    const lock = (name: string) => `${prefix}lock:${name}`;
+    const parse = (raw: string | null) => (raw ? (JSON.parse(raw) as PendingJob) : null);
+    return {
+      add: async (job) => void (await redis.hset(jobs, job.generation_id, JSON.stringify(job))),
+      get: async (id) => parse(await redis.hget(jobs, id)),
+      remove: async (id) => void (await redis.hdel(jobs, id)),
+      async list(limit) {
+        const [, entries] = await redis.hscan(jobs, '0', 'COUNT', limit);
+        const out: PendingJob[] = [];
+        for (let i = 1; i < entries.length; i += 2) out.push(JSON.parse(entries[i]) as PendingJob);
+        return out.slice(0, limit);
+      },
+      async tryLock(name, owner, ttlMs) {
+        // Take the lease if free, or renew it if it is ours: one atomic script.
+        const got = await redis.eval(
+          `local v = redis.call('GET', KEYS[1])
+           if v == false or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+           return 0`,
+          1,
+          lock(name),
+          owner,
+          ttlMs,
+        );
+        return got === 1;
+      },
+    };
+  }
+  const { db } = conn;
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS pending_jobs (generation_id TEXT PRIMARY KEY, data TEXT NOT NULL, created_at INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL);
+  `);
+  const q = {
+    add: db.prepare(`INSERT OR REPLACE INTO pending_jobs VALUES (?, ?, ?)`),
+    get: db.prepare(`SELECT data FROM pending_jobs WHERE generation_id = ?`).pluck(),
+    remove: db.prepare(`DELETE FROM pending_jobs WHERE generation_id = ?`),
+    list: db.prepare(`SELECT data FROM pending_jobs ORDER BY created_at LIMIT ?`).pluck(),
+    lock: db.prepare(`INSERT INTO locks VALUES (@name, @owner, @expires)
+      ON CONFLICT(name) DO UPDATE SET owner = @owner, expires_at = @expires
+      WHERE locks.owner = @owner OR locks.expires_at <= @now`),
+  };
+  const parse = (raw: unknown) => (typeof raw === 'string' ? (JSON.parse(raw) as PendingJob) : null);
+  return {
+    add: async (job) => void q.add.run(job.generation_id, JSON.stringify(job), job.created_at),
+    get: async (id) => parse(q.get.get(id)),
+    remove: async (id) => void q.remove.run(id),
+    list: async (limit) => q.list.all(limit).map((raw) => JSON.parse(raw as string) as PendingJob),
+    tryLock: async (name, owner, ttlMs, now) =>
+      q.lock.run({ name, owner, expires: now + ttlMs, now }).changes > 0,
+  };
+}

@@ -1,0 +1,42 @@
+// The one place errors become answers: GatewayErrors keep their code and status, fastify's
+// own errors are mapped onto the catalogue, and anything unexpected is logged with its
+// context but answered as a bare 500, so no internal message ever reaches a client.
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { GatewayError, errors } from '../errors.js';
+import { UpstreamFailure } from '../upstream/client.js';
+
+function toGatewayError(err: FastifyError, bodyLimit: number): GatewayError | null {
+  if (err instanceof GatewayError) return err;
+  if (err instanceof UpstreamFailure) return err.gatewayError;
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.bodyTooLarge(bodyLimit);
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return errors.badRequest('Request body is not valid JSON');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new GatewayError(415, 'unsupported_media_type', 'Send the body as application/json');
+    case 'FST_ERR_VALIDATION':
+      return errors.validation(err.message);
+    default:
+      if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return errors.badRequest('Bad request');
+      return null;
+  }
+}
+
+export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const known = toGatewayError(err, bodyLimit);
+    if (known) {
+      if (known.statusCode >= 500) request.log.warn({ err: known.cause ?? known, code: known.code }, 'request failed');
+      request.facts.outcome ??= known.statusCode === 402 ? 'quota_rejected' : known.statusCode === 429 ? 'rate_limited' : 'error';
+      return reply.code(known.statusCode).send(known.toBody());
+    }
+    request.log.error({ err }, 'unexpected error');
+    request.facts.outcome ??= 'error';
+    return reply.code(500).send(errors.internal().toBody());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send(errors.notFound(`No route ${request.method} ${request.url.split('?')[0]}`).toBody());
+  });
+}

@@ -1,0 +1,68 @@
+// Budget periods on calendar boundaries in a configured time zone: which period a moment
+// falls in (its id; a new id means spent starts from zero, no job needed) and when it ends.
+import type { BudgetPeriod } from '../teams/team-store.js';
+
+export interface PeriodInfo {
+  id: string;
+  /** ISO time the period ends, or null for `total`. */
+  resetsAt: string | null;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function wallClock(ts: number, timeZone: string): { y: number; m: number; d: number; wallMs: number } {
+  let fmt = formatters.get(timeZone);
+  if (!fmt) {
+    fmt = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+    });
+    formatters.set(timeZone, fmt);
+  }
+  const parts = Object.fromEntries(fmt.formatToParts(ts).map((p) => [p.type, Number(p.value)]));
+  const wallMs = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second) + (ts % 1000);
+  return { y: parts.year, m: parts.month, d: parts.day, wallMs };
+}
+
+/** The UTC instant at which the zone's wall clock reads the given date at 00:00. */
+function zonedMidnight(y: number, m: number, d: number, timeZone: string): number {
+  const wall = Date.UTC(y, m - 1, d);
+  let guess = wall;
+  for (let i = 0; i < 3; i++) guess = wall - (wallClock(guess, timeZone).wallMs - guess);
+  return guess;
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+export function periodOf(period: BudgetPeriod, now: number, timeZone = 'UTC'): PeriodInfo {
+  if (period === 'total') return { id: 'total', resetsAt: null };
+  const { y, m, d } = wallClock(now, timeZone);
+  if (period === 'day') {
+    const next = new Date(Date.UTC(y, m - 1, d + 1));
+    return {
+      id: `day:${y}-${pad(m)}-${pad(d)}`,
+      resetsAt: new Date(zonedMidnight(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), timeZone)).toISOString(),
+    };
+  }
+  if (period === 'month') {
+    const ny = m === 12 ? y + 1 : y;
+    const nm = m === 12 ? 1 : m + 1;
+    return { id: `month:${y}-${pad(m)}`, resetsAt: new Date(zonedMidnight(ny, nm, 1, timeZone)).toISOString() };
+  }
+  // ISO weeks start on Monday; the id is the date of that Monday.
+  const weekday = (new Date(Date.UTC(y, m - 1, d)).getUTCDay() + 6) % 7;
+  const monday = new Date(Date.UTC(y, m - 1, d - weekday));
+  const nextMonday = new Date(Date.UTC(y, m - 1, d - weekday + 7));
+  return {
+    id: `week:${monday.getUTCFullYear()}-${pad(monday.getUTCMonth() + 1)}-${pad(monday.getUTCDate())}`,
+    resetsAt: new Date(
+      zonedMidnight(nextMonday.getUTCFullYear(), nextMonday.getUTCMonth() + 1, nextMonday.getUTCDate(), timeZone),
+    ).toISOString(),
+  };
+}
+
+/** The ledger's day (UTC), YYYY-MM-DD. */
+export function ledgerDay(now: number): string {
+  return new Date(now).toISOString().slice(0, 10);
+}

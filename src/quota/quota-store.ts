@@ -1,0 +1,95 @@
+// The money path's storage: budgets reserved before a request goes upstream, settled with
+// what upstream charged, and the durable usage ledger written in the same atomic step.
+// Both backends implement this interface; one conformance suite tests both.
+
+/** Ledger counters, aggregated per (day, team, model). */
+export interface LedgerCounters {
+  requests: number;
+  tokens_spent: number;
+  tokens_saved: number;
+  hits: number;
+  coalesced: number;
+  rejections: number;
+  failures: number;
+  outcome_unknown: number;
+}
+
+export interface LedgerRow extends LedgerCounters {
+  day: string; // YYYY-MM-DD (UTC)
+  team: string;
+  model: string;
+}
+
+export interface ReserveInput {
+  team: string;
+  reservationId: string;
+  /** Estimated cost in tokens. */
+  amount: number;
+  /** Team budget for the current period; null = unlimited. */
+  budgetTokens: number | null;
+  /** Identifies the current budget period (e.g. `day:2026-01-15`, `month:2026-01`, `total`); a new id starts from zero spent. */
+  periodId: string;
+  leaseMs: number;
+  /** Team requests per minute, or null for none. Counted only for reservations made. */
+  requestsPerMinute: number | null;
+  model: string;
+  day: string;
+  /** Current time (ms) from the gateway's clock. */
+  now: number;
+}
+
+export type ReserveResult =
+  | { ok: true; spent: number; reserved: number }
+  | { ok: false; reason: 'budget'; spent: number; reserved: number }
+  | { ok: false; reason: 'rate_limit'; retryAfterMs: number };
+
+export type SettleOutcome = 'completed' | 'failed' | 'error';
+
+export interface SettleInput {
+  team: string;
+  reservationId: string;
+  /** Tokens upstream actually charged (0 for failed or error). */
+  actual: number;
+  outcome: SettleOutcome;
+  periodId: string;
+  model: string;
+  day: string;
+  now: number;
+}
+
+export interface TeamUsage {
+  spent: number;
+  reserved: number;
+  /** Reservations currently held. */
+  outstanding: number;
+}
+
+export interface SavingsRow {
+  team: string;
+  model: string;
+  day: string;
+  hits: number;
+  coalesced: number;
+  tokens_saved: number;
+}
+
+export interface QuotaStore {
+  /** Atomically: sweep expired leases, check the rate limit, then reserve only if spent + reserved + amount <= budget. A refusal consumes nothing and counts a ledger rejection. */
+  reserve(input: ReserveInput): Promise<ReserveResult>;
+  /** Releases the reservation (if still held) and adds `actual` to spent and the ledger, once: settling the same reservation again is a no-op returning false. A reservation whose lease expired is still charged (upstream charged it). */
+  settle(input: SettleInput): Promise<boolean>;
+  /** Keeps a reservation for longer (pending async jobs, outcome-unknown requests). */
+  extend(team: string, reservationId: string, leaseMs: number, now: number): Promise<void>;
+  /** Counts one outcome-unknown request in the ledger; the reservation stays until settled or its lease ends. */
+  markUnknown(input: { team: string; model: string; day: string }): Promise<void>;
+  /** Counts a refusal that did not reach the store's own checks (account floor). */
+  countRejection(input: { team: string; model: string; day: string }): Promise<void>;
+  /** Spent and reserved in the given period, after sweeping expired leases. */
+  usage(team: string, periodId: string, now: number): Promise<TeamUsage>;
+  /** Outstanding reservations across all teams (a gauge). */
+  outstanding(now: number): Promise<number>;
+  /** Adds counts that cost nothing (cache hits, coalesced answers), batched by the caller. */
+  addSavings(rows: SavingsRow[]): Promise<void>;
+  /** Ledger rows with from <= day <= to (YYYY-MM-DD, inclusive). */
+  ledger(from: string, to: string): Promise<LedgerRow[]>;
+}

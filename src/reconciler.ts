@@ -1,0 +1,60 @@
+// Settles async jobs nobody polls: every interval, one replica (holding a store lease) polls
+// upstream for each pending job and applies what it finds, so a video's reservation becomes
+// its real charge even when the client went away.
+import { randomUUID } from 'node:crypto';
+import { readGeneration } from './generate/generation.js';
+import { applyOutcome } from './generate/settlement.js';
+import type { Services } from './services.js';
+
+const BATCH = 100;
+
+export class Reconciler {
+  private readonly owner = randomUUID();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly services: Services) {}
+
+  /** One pass; returns how many jobs it settled. */
+  async runOnce(): Promise<number> {
+    const { jobs, upstream, clock, config, log } = this.services;
+    const interval = config.quota.reconcile_interval_ms;
+    if (!(await jobs.tryLock('reconciler', this.owner, interval * 3, clock.now()))) return 0;
+    let settled = 0;
+    for (const job of await jobs.list(BATCH)) {
+      try {
+        const res = await upstream.read('GET', `/api/v2/generate/${encodeURIComponent(job.generation_id)}`);
+        if (res.status === 404) {
+          await jobs.remove(job.generation_id); // upstream forgot it: the lease gives the budget back
+          continue;
+        }
+        if (res.status !== 200) continue;
+        const generation = readGeneration(res.body);
+        if (generation.status === 'completed' || generation.status === 'failed') {
+          await applyOutcome(this.services, job.reservation, generation, job.cache_key);
+          settled++;
+        } else {
+          await this.services.quota.keepPending(job.reservation);
+        }
+      } catch (err) {
+        log.warn({ err, generation_id: job.generation_id }, 'reconciler: poll failed');
+      }
+    }
+    return settled;
+  }
+
+  start(): void {
+    const interval = this.services.config.quota.reconcile_interval_ms;
+    const tick = () =>
+      this.runOnce()
+        .catch((err: unknown) => this.services.storeError(err))
+        .finally(() => {
+          if (this.timer) this.timer = setTimeout(tick, interval).unref();
+        });
+    this.timer = setTimeout(tick, interval).unref();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

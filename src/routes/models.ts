@@ -1,0 +1,36 @@
+// The model catalog routes, forwarded with the nb_ key and kept for a few minutes: every team
+// asks the same questions, and the answers change rarely.
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Services } from '../services.js';
+import type { UpstreamResponse } from '../upstream/client.js';
+
+const TTL_MS = 5 * 60_000;
+const MAX_ENTRIES = 1_000;
+
+export async function modelRoutes(app: FastifyInstance, opts: { services: Services }): Promise<void> {
+  const { upstream, clock } = opts.services;
+  const cache = new Map<string, { at: number; res: UpstreamResponse }>();
+
+  const relay = (reply: FastifyReply, res: UpstreamResponse) => reply.code(res.status).headers(res.headers).send(res.body);
+
+  async function cachedRead(method: 'GET' | 'POST', path: string, body?: Buffer): Promise<UpstreamResponse> {
+    const key = `${method} ${path} ${body?.toString('utf8') ?? ''}`;
+    const hit = cache.get(key);
+    if (hit && clock.now() - hit.at < TTL_MS) return hit.res;
+    const res = await upstream.read(method, path, body);
+    if (res.status === 200) {
+      if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value as string);
+      cache.set(key, { at: clock.now(), res });
+    }
+    return res;
+  }
+
+  app.get('/api/v2/models', async (_req, reply) => relay(reply, await cachedRead('GET', '/api/v2/models')));
+  app.get<{ Params: { slug: string } }>('/api/v2/models/:slug', async (req, reply) =>
+    relay(reply, await cachedRead('GET', `/api/v2/models/${encodeURIComponent(req.params.slug)}`)),
+  );
+  app.post<{ Params: { slug: string } }>('/api/v2/models/:slug/calculate-price', async (req, reply) => {
+    const body = Buffer.isBuffer(req.body) && req.body.length ? req.body : Buffer.from('{}');
+    return relay(reply, await cachedRead('POST', `/api/v2/models/${encodeURIComponent(req.params.slug)}/calculate-price`, body));
+  });
+}

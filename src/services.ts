@@ -1,0 +1,98 @@
+// Wires the gateway's services from a config, a store connection, an upstream client and a
+// clock. buildApp, the CLI's direct-store mode, the tests and the benchmark all build the
+// gateway through here, so they run the same thing.
+import type { Logger } from 'pino';
+import { Authenticator } from './auth/authenticator.js';
+import { Catalog } from './catalog/catalog.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config/schema.js';
+import { createGrantStore, type GrantStore } from './generations/grant-store.js';
+import { createJobStore, type JobStore } from './generations/job-store.js';
+import { AccountBalance } from './quota/account-balance.js';
+import { QuotaService } from './quota/quota-service.js';
+import type { QuotaStore } from './quota/quota-store.js';
+import { createRedisQuotaStore } from './quota/redis-quota-store.js';
+import { createSqliteQuotaStore } from './quota/sqlite-quota-store.js';
+import type { StoreConnection } from './store/connection.js';
+import { createRedisTeamStore } from './teams/redis-team-store.js';
+import { createSqliteTeamStore } from './teams/sqlite-team-store.js';
+import { TeamService } from './teams/team-service.js';
+import type { TeamStore } from './teams/team-store.js';
+import { UpstreamClient } from './upstream/client.js';
+
+export interface Services {
+  config: Config;
+  clock: Clock;
+  store: StoreConnection;
+  teamStore: TeamStore;
+  teams: TeamService;
+  auth: Authenticator;
+  grants: GrantStore;
+  jobs: JobStore;
+  quotaStore: QuotaStore;
+  quota: QuotaService;
+  balance: AccountBalance;
+  catalog: Catalog;
+  upstream: UpstreamClient;
+  log: Logger;
+  /** Throttled logging of store failures: once per interval, not once per request. */
+  storeError(err: unknown): void;
+}
+
+export function createUpstreamClient(config: Config): UpstreamClient {
+  return new UpstreamClient({
+    baseUrl: config.upstream.base_url,
+    apiKey: config.upstream.api_key,
+    connections: config.upstream.connections,
+    connectTimeoutMs: config.upstream.connect_timeout_ms,
+    getTimeoutMs: config.upstream.get_timeout_ms,
+    retry: config.upstream.retry,
+  });
+}
+
+const STORE_ERROR_LOG_INTERVAL_MS = 10_000;
+
+export function createServices(input: {
+  config: Config;
+  store: StoreConnection;
+  clock: Clock;
+  log: Logger;
+  upstream?: UpstreamClient;
+}): Services {
+  const { config, store, clock, log } = input;
+  let lastStoreErrorLog = -Infinity;
+  let suppressed = 0;
+  const storeError = (err: unknown) => {
+    const now = clock.now();
+    if (now - lastStoreErrorLog < STORE_ERROR_LOG_INTERVAL_MS) {
+      suppressed++;
+      return;
+    }
+    log.error({ err, suppressed }, 'store error');
+    lastStoreErrorLog = now;
+    suppressed = 0;
+  };
+  const teamStore = store.kind === 'sqlite' ? createSqliteTeamStore(store) : createRedisTeamStore(store);
+  const quotaStore = store.kind === 'sqlite' ? createSqliteQuotaStore(store) : createRedisQuotaStore(store);
+  const upstream = input.upstream ?? createUpstreamClient(config);
+  const auth = new Authenticator(teamStore, clock, config.auth.key_cache_ttl_ms);
+  const catalog = new Catalog();
+  const balance = new AccountBalance(upstream, clock);
+  return {
+    config,
+    clock,
+    store,
+    teamStore,
+    teams: new TeamService(teamStore, clock, () => auth.invalidate()),
+    auth,
+    grants: createGrantStore(store),
+    jobs: createJobStore(store),
+    quotaStore,
+    quota: new QuotaService(quotaStore, catalog, balance, config.quota, clock, storeError),
+    balance,
+    catalog,
+    upstream,
+    log,
+    storeError,
+  };
+}

@@ -1,0 +1,98 @@
+// Opens the backend named by STORE_URL: `sqlite:<path>` (embedded, one instance) or
+// `redis://host:port[/db]` (shared by replicas). Feature stores (teams, keys, quota, cache,
+// ledger) each take this connection and implement their own interface on both backends.
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { Redis } from 'ioredis';
+
+export interface SqliteConnection {
+  kind: 'sqlite';
+  db: Database.Database;
+  path: string;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface RedisConnection {
+  kind: 'redis';
+  redis: Redis;
+  /** Every key this gateway writes starts with this prefix (default `egw:`). */
+  prefix: string;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type StoreConnection = SqliteConnection | RedisConnection;
+
+export interface OpenStoreOptions {
+  /** Redis key prefix; tests use a distinct one per run. */
+  redisPrefix?: string;
+  sqliteSynchronous?: 'normal' | 'full';
+}
+
+export class StoreUrlError extends Error {
+  override name = 'StoreUrlError';
+}
+
+export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<StoreConnection> {
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), options);
+  if (url.startsWith('redis://') || url.startsWith('rediss://')) return openRedis(url, options);
+  throw new StoreUrlError('STORE_URL: must be sqlite:<path> or redis://host:port[/db]');
+}
+
+function openSqlite(rawPath: string, options: OpenStoreOptions): SqliteConnection {
+  const path = rawPath === ':memory:' ? rawPath : resolve(rawPath.replace(/^\/\/(?=\/)/, ''));
+  if (!path) throw new StoreUrlError('STORE_URL: sqlite: needs a file path');
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  // WAL: readers never block the writer; a committed transaction survives a process crash
+  // (kill -9) with synchronous=NORMAL; FULL also survives power loss, at an fsync per commit.
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.sqliteSynchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  return {
+    kind: 'sqlite',
+    db,
+    path,
+    ping: async () => {
+      db.prepare('SELECT 1').get();
+    },
+    close: async () => {
+      if (db.open) db.close();
+    },
+  };
+}
+
+async function openRedis(url: string, options: OpenStoreOptions): Promise<RedisConnection> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    // Fail commands fast while disconnected instead of queueing them for ever: callers decide
+    // (the cache answers a miss, quotas follow quota.on_store_error).
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    connectTimeout: 2_000,
+    retryStrategy: (times) => Math.min(times * 100, 2_000),
+  });
+  // Without a listener ioredis prints every connection error; callers see errors on commands.
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new StoreUrlError(`STORE_URL: cannot connect to Redis: ${(err as Error).message}`);
+  }
+  return {
+    kind: 'redis',
+    redis,
+    prefix: options.redisPrefix ?? 'egw:',
+    ping: async () => {
+      await redis.ping();
+    },
+    close: async () => {
+      if (redis.status === 'end') return;
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

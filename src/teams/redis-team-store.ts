@@ -1,0 +1,67 @@
+// TeamStore on Redis: hashes of JSON documents (teams, keys by id, key ids by hash) and a
+// version counter; multi-key changes run in MULTI so replicas never see half a change.
+import type { RedisConnection } from '../store/connection.js';
+import type { ApiKeyRecord, Team, TeamStore } from './team-store.js';
+
+export function createRedisTeamStore(conn: RedisConnection): TeamStore {
+  const { redis, prefix } = conn;
+  const k = {
+    teams: `${prefix}teams`,
+    keys: `${prefix}keys`,
+    byHash: `${prefix}keys:by-hash`,
+    version: `${prefix}registry:version`,
+  };
+  const parse = <T>(raw: string | null): T | null => (raw ? (JSON.parse(raw) as T) : null);
+  const allKeys = async (): Promise<ApiKeyRecord[]> =>
+    Object.values(await redis.hgetall(k.keys)).map((raw) => JSON.parse(raw) as ApiKeyRecord);
+
+  return {
+    async createTeam(team) {
+      const created = await redis.hsetnx(k.teams, team.name, JSON.stringify(team));
+      if (created) await redis.incr(k.version);
+      return created === 1;
+    },
+    getTeam: async (name) => parse<Team>(await redis.hget(k.teams, name)),
+    async listTeams() {
+      const teams = Object.values(await redis.hgetall(k.teams)).map((raw) => JSON.parse(raw) as Team);
+      return teams.sort((a, b) => a.name.localeCompare(b.name));
+    },
+    async putTeam(team) {
+      await redis.multi().hset(k.teams, team.name, JSON.stringify(team)).incr(k.version).exec();
+    },
+    async deleteTeam(name, at) {
+      const removed = await redis.hdel(k.teams, name);
+      if (!removed) return false;
+      const tx = redis.multi();
+      for (const key of await allKeys()) {
+        if (key.team === name && !key.revoked_at) tx.hset(k.keys, key.id, JSON.stringify({ ...key, revoked_at: at }));
+      }
+      await tx.incr(k.version).exec();
+      return true;
+    },
+    async insertKey(key) {
+      await redis
+        .multi()
+        .hset(k.keys, key.id, JSON.stringify(key))
+        .hset(k.byHash, key.hash, key.id)
+        .incr(k.version)
+        .exec();
+    },
+    getKey: async (id) => parse<ApiKeyRecord>(await redis.hget(k.keys, id)),
+    async findKeyByHash(hash) {
+      const id = await redis.hget(k.byHash, hash);
+      return id ? parse<ApiKeyRecord>(await redis.hget(k.keys, id)) : null;
+    },
+    async listKeys(team) {
+      const keys = (await allKeys()).filter((key) => !team || key.team === team);
+      return keys.sort((a, b) => a.team.localeCompare(b.team) || a.id.localeCompare(b.id));
+    },
+    async revokeKey(id, at) {
+      const key = parse<ApiKeyRecord>(await redis.hget(k.keys, id));
+      if (!key || key.revoked_at) return false;
+      await redis.multi().hset(k.keys, id, JSON.stringify({ ...key, revoked_at: at })).incr(k.version).exec();
+      return true;
+    },
+    version: async () => Number((await redis.get(k.version)) ?? 0),
+  };
+}

@@ -1,0 +1,39 @@
+// What the gateway keeps about teams and their keys, and the interface both backends
+// implement. Keys are kept only as a SHA-256 hash; the secret itself is never stored.
+export type BudgetPeriod = 'day' | 'week' | 'month' | 'total';
+
+export interface Team {
+  name: string;
+  budget: { tokens: number; period: BudgetPeriod };
+  rate_limit: { requests_per_minute: number } | null;
+  cache: { share: boolean };
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  team: string;
+  label: string | null;
+  /** SHA-256 of the secret, hex. */
+  hash: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface TeamStore {
+  createTeam(team: Team): Promise<boolean>;
+  getTeam(name: string): Promise<Team | null>;
+  listTeams(): Promise<Team[]>;
+  putTeam(team: Team): Promise<void>;
+  /** Deletes the team and revokes its keys. */
+  deleteTeam(name: string, revokedAt: string): Promise<boolean>;
+  insertKey(key: ApiKeyRecord): Promise<void>;
+  getKey(id: string): Promise<ApiKeyRecord | null>;
+  findKeyByHash(hash: string): Promise<ApiKeyRecord | null>;
+  listKeys(team?: string): Promise<ApiKeyRecord[]>;
+  revokeKey(id: string, revokedAt: string): Promise<boolean>;
+  /** A counter bumped by every change to teams or keys; replicas poll it to drop cached keys. */
+  version(): Promise<number>;
+}

@@ -1,0 +1,114 @@
+// Starts what a test needs over real ports: the bundled simulator as upstream and a gateway
+// in front of it on a real store (a temp SQLite file or a Redis prefix of its own), plus
+// small helpers to call both. Every test builds the gateway through here.
+import { randomBytes } from 'node:crypto';
+import type { DestinationStream } from 'pino';
+import { request as httpRequest } from 'undici';
+import { buildApp } from '../../src/app.js';
+import type { Clock } from '../../src/clock.js';
+import { deepMerge, parseConfig } from '../../src/config/load.js';
+import type { ConfigInput } from '../../src/config/schema.js';
+import type { StoreConnection } from '../../src/store/connection.js';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import { backends, cleanup } from './backends.js';
+
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+  json: () => any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export async function call(
+  url: string,
+  method: string,
+  path: string,
+  options: { key?: string; body?: unknown; raw?: string | Buffer; headers?: Record<string, string> } = {},
+): Promise<HttpAnswer> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.key) headers.authorization = `Bearer ${options.key}`;
+  let body: string | Buffer | undefined = options.raw;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await httpRequest(url + path, { method: method as 'GET', headers, body });
+  const text = await res.body.text();
+  const flat: Record<string, string> = {};
+  for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
+  return { status: res.statusCode, headers: flat, text, json: () => JSON.parse(text) };
+}
+
+export interface TestGateway {
+  url: string;
+  app: Awaited<ReturnType<typeof buildApp>>;
+  sim: Simulator;
+  store: StoreConnection;
+  adminToken: string;
+  admin(method: string, path: string, body?: unknown): Promise<HttpAnswer>;
+  /** Creates a team (budget 1,000,000 a month unless given) and returns a fresh key for it. */
+  team(name: string, body?: Record<string, unknown>): Promise<string>;
+  api(method: string, path: string, key: string, body?: unknown, headers?: Record<string, string>): Promise<HttpAnswer>;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  backend?: 'sqlite' | 'redis';
+  /** Share a store with another gateway (a second replica). */
+  store?: StoreConnection;
+  sim?: Simulator;
+  simOptions?: SimulatorOptions;
+  config?: ConfigInput;
+  clock?: Clock;
+  logStream?: DestinationStream;
+}
+
+export async function startGateway(options: GatewayOptions = {}): Promise<TestGateway> {
+  const sim = options.sim ?? (await startSimulator(options.simOptions));
+  const backend = backends.find((b) => b.name === (options.backend ?? 'sqlite'))!;
+  const store = options.store ?? (await backend.open());
+  const adminToken = randomBytes(24).toString('hex');
+  const config = parseConfig(
+    deepMerge(
+      {
+        upstream: {
+          base_url: sim.url,
+          api_key: sim.apiKey,
+          retry: { base_delay_ms: 1, max_delay_ms: 5 },
+        },
+        admin: { token: adminToken },
+        log: { level: options.logStream ? 'info' : 'silent' },
+      },
+      (options.config ?? {}) as Record<string, unknown>,
+    ),
+  );
+  const app = await buildApp({ config, store, clock: options.clock, logStream: options.logStream });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  // Tests start from a known catalog and balance (an unreachable upstream leaves them unknown).
+  await app.services.catalog.load(app.services.upstream, app.services.clock.now()).catch(() => {});
+  await app.services.balance.refresh().catch(() => {});
+  const address = app.server.address();
+  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  const admin = (method: string, path: string, body?: unknown) =>
+    call(url, method, path, { body, headers: { authorization: `Bearer ${adminToken}` } });
+  return {
+    url,
+    app,
+    sim,
+    store,
+    adminToken,
+    admin,
+    async team(name, body = {}) {
+      const created = await admin('POST', '/admin/teams', { name, budget: { tokens: 1_000_000, period: 'month' }, ...body });
+      if (created.status !== 201 && created.status !== 409) throw new Error(`team ${name}: ${created.text}`);
+      const issued = await admin('POST', `/admin/teams/${name}/keys`, {});
+      return issued.json().key as string;
+    },
+    api: (method, path, key, body, headers) => call(url, method, path, { key, body, headers }),
+    async close() {
+      await app.close();
+      if (!options.store) await cleanup(store);
+      if (!options.sim) await sim.close();
+    },
+  };
+}

@@ -1,0 +1,54 @@
+// The CLI's admin commands, both ways in: straight to the store (no gateway running) and
+// over HTTP to a running gateway; the same answers either way.
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI } from '../helpers/child.js';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
+
+const exec = promisify(execFile);
+
+async function cli(args: string[], env: Record<string, string>) {
+  const { stdout } = await exec(process.execPath, [...CLI, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+  });
+  return JSON.parse(stdout);
+}
+
+describe('CLI', () => {
+  it('manages teams and keys directly in the store', async () => {
+    const env = { STORE_URL: `sqlite:${join(mkdtempSync(join(tmpdir(), 'egw-cli-')), 'gw.db')}` };
+    const team = await cli(['teams', 'create', 'ml', '--budget', '5000', '--period', 'month', '--rpm', '30'], env);
+    expect(team).toMatchObject({ name: 'ml', budget: { tokens: 5000, period: 'month' }, rate_limit: { requests_per_minute: 30 } });
+    const issued = await cli(['keys', 'issue', 'ml', '--label', 'batch'], env);
+    expect(issued.key).toMatch(/^nb_gw_/);
+    const listed = await cli(['keys', 'list', '--team', 'ml'], env);
+    expect(listed.keys).toHaveLength(1);
+    expect(JSON.stringify(listed)).not.toContain(issued.key);
+    const revoked = await cli(['keys', 'revoke', issued.id], env);
+    expect(revoked.revoked_at).toBeTruthy();
+    const updated = await cli(['teams', 'update', 'ml', '--budget', '9000'], env);
+    expect(updated.budget).toEqual({ tokens: 9000, period: 'month' });
+  });
+
+  describe('over HTTP', () => {
+    let gw: TestGateway;
+    beforeAll(async () => {
+      gw = await startGateway();
+    });
+    afterAll(async () => gw.close());
+
+    it('talks to a running gateway with --url and the admin token', async () => {
+      const env = { GATEWAY_ADMIN_TOKEN: gw.adminToken };
+      await cli(['--url', gw.url, 'teams', 'create', 'web', '--budget', '100', '--period', 'day'], env);
+      const issued = await cli(['--url', gw.url, 'keys', 'issue', 'web'], env);
+      expect((await gw.api('GET', '/api/v2/balance', issued.key)).status).toBe(200);
+      const got = await cli(['--url', gw.url, 'teams', 'get', 'web'], env);
+      expect(got.usage).toMatchObject({ budget: 100, spent: 0 });
+      await expect(cli(['--url', gw.url, 'teams', 'list'], { GATEWAY_ADMIN_TOKEN: 'wrong-token-value' })).rejects.toThrow(/401/);
+    });
+  });
+});
