@@ -40,6 +40,10 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { GATEWAY_CONFIG: yamlFile(''), PORT: 'eighty' } })).toThrow(/PORT/);
   });
 
+  it('a reservation lease shorter than an upstream timeout fails naming quota.lease_ms', () => {
+    expect(() => loadConfig({ env: { GATEWAY_CONFIG: yamlFile('quota:\n  lease_ms: 1000\n') } })).toThrow(/quota\.lease_ms: must be longer/);
+  });
+
   it('a missing GATEWAY_CONFIG file is an error, not silently ignored', () => {
     expect(() => loadConfig({ env: { GATEWAY_CONFIG: '/nonexistent/gateway.yaml' } })).toThrow(ConfigError);
   });

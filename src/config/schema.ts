@@ -110,7 +110,18 @@ export const configSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // A lease shorter than a request could run would release budget still being spent.
+    const longest = Math.max(...Object.values(config.upstream.timeouts).map((t) => t.total_ms));
+    if (config.quota.lease_ms <= longest) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['quota', 'lease_ms'],
+        message: `must be longer than the longest upstream timeout (${longest} ms)`,
+      });
+    }
+  });
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
