@@ -13,14 +13,17 @@ export interface RunningServer {
   url: string;
 }
 
-export async function startServer(config: Config): Promise<RunningServer> {
+export async function startServer(config: Config, options: { onClose?: () => Promise<void> } = {}): Promise<RunningServer> {
   const log = createLogger(config.log.level);
   const store = await openStore(config.store.url, {
     sqliteSynchronous: config.store.sqlite_synchronous,
     redisPrefix: config.store.redis_prefix,
   });
   const app = await buildApp({ config, store, logger: log });
-  app.addHook('onClose', async () => store.close());
+  app.addHook('onClose', async () => {
+    await store.close();
+    await options.onClose?.();
+  });
   const url = await app.listen({ host: config.server.host, port: config.server.port });
   log.info({ url, store: store.kind, upstream: config.upstream.base_url }, 'elumenta-gateway listening');
 

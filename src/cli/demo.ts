@@ -18,8 +18,7 @@ export async function runDemo(): Promise<void> {
       log: { level: process.env.LOG_LEVEL ?? 'warn' } as never,
     },
   });
-  const { app, url } = await startServer(config);
-  app.addHook('onClose', async () => sim.close());
+  const { app, url } = await startServer(config, { onClose: () => sim.close() });
 
   const admin = (method: string, path: string, body?: unknown) =>
     app.inject({ method: method as 'POST', url: path, headers: { authorization: `Bearer ${adminToken}` }, payload: body as object });
