@@ -2,7 +2,7 @@
 // (generate, the async polling loop, balance, models) work unchanged through the gateway.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
-import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { call, startGateway, type TestGateway } from './helpers/gateway.js';
 
 describe('drop-in API', () => {
   let gw: TestGateway;
@@ -90,6 +90,9 @@ describe('drop-in API', () => {
       expect(res.json().error).toBe('not_found');
     }
     expect(gw.sim.calls()['GET /api/v2/user/history'] ?? 0).toBe(before['GET /api/v2/user/history'] ?? 0);
+    const outside = await call(gw.url, 'GET', '/nothing-here');
+    expect(outside.status).toBe(404);
+    expect(outside.json().error).toBe('not_found');
     expect(gw.sim.calls()['GET /api/v2/user/me'] ?? 0).toBe(before['GET /api/v2/user/me'] ?? 0);
   });
 });
