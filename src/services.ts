@@ -14,6 +14,7 @@ import type { QuotaStore } from './quota/quota-store.js';
 import { createRedisQuotaStore } from './quota/redis-quota-store.js';
 import { createSqliteQuotaStore } from './quota/sqlite-quota-store.js';
 import type { StoreConnection } from './store/connection.js';
+import { StreamService } from './stream/stream-service.js';
 import { createRedisTeamStore } from './teams/redis-team-store.js';
 import { createSqliteTeamStore } from './teams/sqlite-team-store.js';
 import { TeamService } from './teams/team-service.js';
@@ -34,6 +35,8 @@ export interface Services {
   balance: AccountBalance;
   catalog: Catalog;
   upstream: UpstreamClient;
+  /** Streamed answers: live broadcasts for coalescing, and upstream streams still being read. */
+  streams: StreamService;
   log: Logger;
   /** Throttled logging of store failures: once per interval, not once per request. */
   storeError(err: unknown): void;
@@ -92,6 +95,7 @@ export function createServices(input: {
     balance,
     catalog,
     upstream,
+    streams: new StreamService(),
     log,
     storeError,
   };

@@ -101,6 +101,13 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    stream: z
+      .object({
+        heartbeat_interval_ms: ms.default(15_000),
+        finish_after_disconnect: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
     metrics: z
       .object({ token: z.string().default('') })
       .strict()

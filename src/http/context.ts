@@ -13,6 +13,8 @@ export interface RequestFacts {
   tokensSaved?: number;
   upstreamStatus?: number;
   upstreamMs?: number;
+  /** Streamed answers: ms from the request's arrival to the first event written to the client. */
+  ttfbMs?: number;
   /** How the generate request ended, for metrics: upstream, hit, coalesced, quota_rejected, rate_limited, error. */
   outcome?: string;
 }

@@ -6,6 +6,7 @@ import { bearerToken } from '../auth/keys.js';
 import { errors } from '../errors.js';
 import type { Services } from '../services.js';
 import { accountRoutes } from './account.js';
+import { generateStreamRoutes } from './generate-stream.js';
 import { generateRoutes } from './generate.js';
 import { generationRoutes } from './generations.js';
 import { modelRoutes } from './models.js';
@@ -26,6 +27,7 @@ export async function apiRoutes(app: FastifyInstance, opts: { services: Services
   });
 
   await app.register(generateRoutes, { services });
+  await app.register(generateStreamRoutes, { services });
   await app.register(generationRoutes, { services });
   await app.register(accountRoutes, { services });
   await app.register(modelRoutes, { services });

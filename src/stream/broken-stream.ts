@@ -1,0 +1,53 @@
+// A stream upstream cut before its end event: the generation may still have finished and been
+// charged. Its id (from generation_start) lets the gateway ask upstream; what it says settles
+// the reservation, and a completed result whose text continues what the clients already have
+// is sent as the rest of the stream. Without an id the charge stays reserved as outcome-unknown.
+import { readGeneration, type GenerationFacts } from '../generate/generation.js';
+import { applyOutcome } from '../generate/settlement.js';
+import type { Reservation } from '../quota/quota-service.js';
+import type { Services } from '../services.js';
+import type { Broadcast, StreamResult } from './broadcast.js';
+import { doneEvent, jsonEvent } from './sse-parser.js';
+
+export interface BrokenStream {
+  broadcast: Broadcast;
+  reservation: Reservation;
+  generationId: string | null;
+  /** The text already relayed. */
+  text: string;
+  cacheKey: string | null;
+}
+
+async function pollGeneration(services: Services, id: string): Promise<GenerationFacts | null> {
+  try {
+    const res = await services.upstream.read('GET', `/api/v2/generate/${encodeURIComponent(id)}`);
+    if (res.status !== 200) return null;
+    const generation = readGeneration(res.body);
+    return generation.status === null ? null : generation;
+  } catch (err) {
+    services.log.warn({ err, generation_id: id }, 'poll after a broken stream failed');
+    return null;
+  }
+}
+
+export async function settleBrokenStream(services: Services, broken: BrokenStream): Promise<StreamResult> {
+  const { broadcast, reservation, generationId: id, text } = broken;
+  const cut: StreamResult = { status: 'unknown', generationId: id, text, tokensSpent: 0, clean: false, body: null };
+  const generation = id === null ? null : await pollGeneration(services, id);
+  if (!generation) {
+    await services.quota.outcomeUnknown(reservation).catch(services.storeError);
+    return cut;
+  }
+  // Completed settles, failed releases, pending keeps the reservation as a job the reconciler ends.
+  await applyOutcome(services, reservation, generation, broken.cacheKey);
+  if (generation.status !== 'completed') return { ...cut, status: generation.status ?? 'unknown' };
+
+  const full = typeof generation.json?.result_text === 'string' ? generation.json.result_text : null;
+  const result: StreamResult = { ...cut, status: 'completed', tokensSpent: generation.tokensSpent, body: generation.json };
+  if (full === null || !full.startsWith(text)) return result;
+  // The clients have a prefix of the result: finish their stream from it.
+  if (full.length > text.length) broadcast.publish(jsonEvent({ type: 'content_delta', delta: full.slice(text.length) }));
+  broadcast.publish(jsonEvent({ type: 'generation_end', id: generation.json?.id ?? id, tokens_spent: generation.tokensSpent }));
+  broadcast.publish(doneEvent());
+  return { ...result, text: full, clean: true };
+}

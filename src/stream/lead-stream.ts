@@ -1,0 +1,129 @@
+// The leader of a stream: reserves the estimate before anything goes upstream, opens the
+// upstream stream, relays it to its own client through the broadcast (where identical
+// requests join it), and reads it to the end even if every client leaves (unless configured
+// not to), so what upstream charged is always settled. Upstream errors are relayed unchanged.
+import type { FastifyReply } from 'fastify';
+import { buffer } from 'node:stream/consumers';
+import { readGeneration } from '../generate/generation.js';
+import { applyOutcome, releaseReservation } from '../generate/settlement.js';
+import type { Reservation } from '../quota/quota-service.js';
+import { classifyFailure, type UpstreamStream } from '../upstream/client.js';
+import type { Broadcast, StreamResult } from './broadcast.js';
+import { ClientSubscriber } from './client-subscriber.js';
+import type { StreamContext } from './stream-context.js';
+import { relayableHeaders, SseWriter } from './sse-writer.js';
+import { pumpUpstream } from './upstream-pump.js';
+
+const UPSTREAM_PATH = { reference: '/api/v2/generate/stream', guide: '/api/v2/generate' } as const;
+
+function isEventStream(headers: Record<string, string>): boolean {
+  return (headers['content-type'] ?? '').toLowerCase().startsWith('text/event-stream');
+}
+
+/** `release` unregisters the broadcast from the hub; `onComplete` stores a completed result (the cache). */
+export async function leadStream(
+  ctx: StreamContext,
+  broadcast: Broadcast,
+  release: () => void,
+  onComplete: (result: StreamResult) => Promise<void>,
+): Promise<FastifyReply> {
+  const { services, request, reply, parsed } = ctx;
+  const { quota, upstream, catalog, config } = services;
+  const team = request.principal!.team;
+  const facts = request.facts;
+  let reservation: Reservation;
+  try {
+    reservation = await quota.reserve(team, parsed.model, quota.estimate(parsed.model));
+  } catch (err) {
+    broadcast.open({ kind: 'retry' }); // this team's quota: an identical request of another may still go
+    release();
+    throw err;
+  }
+  const started = performance.now();
+  let up: UpstreamStream;
+  try {
+    up = await upstream.stream(parsed.raw, config.upstream.timeouts[catalog.category(parsed.model)], UPSTREAM_PATH[ctx.variant]);
+  } catch (err) {
+    facts.upstreamMs = performance.now() - started;
+    const failure = classifyFailure(err);
+    if (failure.outcome === 'not_sent') await releaseReservation(services, reservation);
+    else await quota.outcomeUnknown(reservation).catch(services.storeError);
+    broadcast.open({ kind: 'error', error: failure.gatewayError });
+    release();
+    throw failure.gatewayError;
+  }
+  facts.upstreamStatus = up.status;
+  facts.outcome = 'upstream';
+  if (up.status !== 200 || !isEventStream(up.headers)) return answerWhole(ctx, up, reservation, broadcast, release, started);
+
+  broadcast.open({ kind: 'stream', headers: up.headers });
+  reply.hijack();
+  const writer = new SseWriter(reply.raw, config.stream.heartbeat_interval_ms, () => (facts.ttfbMs = reply.elapsedTime));
+  writer.start({ ...relayableHeaders(up.headers), 'x-gateway-cache': facts.cache ?? 'miss' });
+  broadcast.subscribe(
+    new ClientSubscriber(writer, {
+      variant: ctx.variant,
+      leader: true,
+      spendable: () => quota.spendable(team),
+      onFinish: (result, detached) => {
+        facts.tokensSpent = result.tokensSpent;
+        facts.upstreamMs = performance.now() - started;
+        if (detached) services.streams.detached(request, reply);
+      },
+    }),
+  );
+  void writer.closed.then(() => broadcast.checkIdle());
+  const reading = (async () => {
+    const result = await pumpUpstream({
+      services,
+      broadcast,
+      body: up.body,
+      reservation,
+      model: parsed.model,
+      cacheKey: ctx.plan?.key ?? null,
+      stopWhenIdle: !config.stream.finish_after_disconnect,
+    });
+    // Stored before the clients' answers end, so a request sent after one ends finds it.
+    if (result.body) await onComplete(result).catch((err: unknown) => services.log.warn({ err }, 'caching a stream failed'));
+    release();
+    broadcast.finish(result);
+  })();
+  services.streams.track(reading);
+  return reply;
+}
+
+/** Upstream did not stream (an error status, or a plain JSON answer): account and relay it whole. */
+async function answerWhole(
+  ctx: StreamContext,
+  up: UpstreamStream,
+  reservation: Reservation,
+  broadcast: Broadcast,
+  release: () => void,
+  started: number,
+): Promise<FastifyReply> {
+  const { services, request, reply } = ctx;
+  let body: Buffer;
+  try {
+    body = await buffer(up.body);
+  } catch (err) {
+    const failure = classifyFailure(err);
+    await services.quota.outcomeUnknown(reservation).catch(services.storeError);
+    broadcast.open({ kind: 'error', error: failure.gatewayError });
+    release();
+    throw failure.gatewayError;
+  }
+  request.facts.upstreamMs = performance.now() - started;
+  if (up.status === 200) {
+    const generation = readGeneration(body);
+    request.facts.tokensSpent = generation.status === 'pending' ? 0 : generation.tokensSpent;
+    const team = request.principal!.team.name;
+    if (generation.id) await services.grants.grant(generation.id, team, services.clock.now()).catch(services.storeError);
+    await applyOutcome(services, reservation, generation, ctx.plan?.key ?? null);
+  } else {
+    if (up.status === 402) services.balance.exhausted();
+    await releaseReservation(services, reservation);
+  }
+  broadcast.open({ kind: 'answer', status: up.status, headers: up.headers, body });
+  release();
+  return reply.code(up.status).headers(up.headers).header('x-gateway-cache', request.facts.cache ?? 'miss').send(body);
+}

@@ -1,0 +1,85 @@
+// Identical concurrent streams share one upstream stream on a replica: followers get what has
+// arrived so far, then the rest live; they pay and reserve nothing, and may poll the generation.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { openStream, textOf, type StreamAnswer } from './sse-client.js';
+
+const usage = async (gw: TestGateway, team: string) => (await gw.admin('GET', `/admin/teams/${team}`)).json().usage;
+
+describe('stream coalescing', () => {
+  let gw: TestGateway;
+  beforeEach(async () => {
+    gw = await startGateway();
+  });
+  afterEach(async () => {
+    gw.sim.holdStreams(false);
+    await gw.close();
+  });
+
+  it('10 concurrent identical streams: 1 upstream stream, all 10 clients get the full text', async () => {
+    const keys = await Promise.all(Array.from({ length: 10 }, (_, i) => gw.team(`team${i}`)));
+    const body = { model: 'gpt-5', prompt: 'shared story of ten words or so' };
+    gw.sim.holdStreams(true);
+    const streams = await Promise.all(keys.map((key) => openStream(gw.url, '/api/v2/generate/stream', key, body)));
+    // Everyone has the start and the first delta while upstream is still held.
+    for (const s of streams) {
+      expect((await s.next()).type).toBe('generation_start');
+      expect(await s.next()).toEqual({ type: 'content_delta', delta: 'Simulated' });
+    }
+    gw.sim.releaseStreams();
+    const all = await Promise.all(streams.map(async (s) => ['Simulated', ...(await s.rest())]));
+    for (const events of all) {
+      expect('Simulated' + textOf(events.slice(1))).toBe('Simulated answer (gpt-5): shared story of ten words or so');
+      expect(events.at(-1)).toBe('[DONE]');
+    }
+    expect(gw.sim.callsFor(body)).toBe(1);
+
+    const leaders = streams.filter((s) => s.headers['x-gateway-cache'] === 'miss');
+    const followers = streams.filter((s) => s.headers['x-gateway-cache'] === 'coalesced');
+    expect(leaders).toHaveLength(1);
+    expect(followers).toHaveLength(9);
+    expect(followers[0].headers['x-gateway-tokens-saved']).toBe('2');
+    // Only the leader's team paid; the others reserved nothing.
+    const spent = await Promise.all(keys.map((_, i) => usage(gw, `team${i}`)));
+    expect(spent.map((u) => u.spent).sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+    expect(spent.every((u) => u.reserved === 0)).toBe(true);
+    const ends = all.map((events) => events.at(-2));
+    expect(ends.filter((e) => e.tokens_spent === 2)).toHaveLength(1);
+    expect(ends.filter((e) => e.tokens_spent === 0)).toHaveLength(9);
+  });
+
+  it('a follower joining late gets the events so far, its own variant end event, and may poll the generation', async () => {
+    const leaderKey = await gw.team('leader');
+    const followerKey = await gw.team('follower');
+    gw.sim.holdStreams(true);
+    const leader = await openStream(gw.url, '/api/v2/generate/stream', leaderKey, { model: 'gpt-5', prompt: 'late join' });
+    const start = await leader.next();
+    await leader.next();
+    // The guide variant of the same request (only `stream` differs) joins the reference stream.
+    const follower: StreamAnswer = await openStream(gw.url, '/api/v2/generate', followerKey, { model: 'gpt-5', prompt: 'late join', stream: true });
+    expect(follower.headers['x-gateway-cache']).toBe('coalesced');
+    expect(await follower.next()).toEqual(start);
+    gw.sim.releaseStreams();
+    const [leaderRest, followerRest] = await Promise.all([leader.rest(), follower.rest()]);
+    expect(textOf(followerRest)).toBe('Simulated answer (gpt-5): late join');
+    expect(leaderRest.at(-2)).toMatchObject({ type: 'generation_end', tokens_spent: 2 });
+    expect(followerRest.at(-2)).toMatchObject({ type: 'generation_end', id: start.id, tokens_used: 0 });
+    expect(gw.sim.totalGenerateCalls()).toBe(1);
+    const poll = await gw.api('GET', `/api/v2/generate/${start.id}`, followerKey);
+    expect(poll.status).toBe(200);
+    expect(poll.json().result_text).toBe('Simulated answer (gpt-5): late join');
+  });
+
+  it('Cache-Control: no-store keeps a request out of sharing', async () => {
+    const key = await gw.team('ml');
+    const body = { model: 'gpt-5', prompt: 'private' };
+    gw.sim.holdStreams(true);
+    const a = await openStream(gw.url, '/api/v2/generate/stream', key, body);
+    await a.next();
+    const b = await openStream(gw.url, '/api/v2/generate/stream', key, body, { 'cache-control': 'no-store' });
+    expect(b.headers['x-gateway-cache']).toBe('bypass');
+    gw.sim.releaseStreams();
+    await Promise.all([a.rest(), b.rest()]);
+    expect(gw.sim.callsFor(body)).toBe(2);
+  });
+});
