@@ -3,12 +3,15 @@
 // Listening, signals and process concerns live in server.ts, not here.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
+import { Registry } from 'prom-client';
 import { adminRoutes } from './admin/routes.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { installErrorHandling } from './http/error-handler.js';
 import './http/context.js';
 import { createLogger } from './logger.js';
+import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import metricsPlugin from './metrics/metrics-plugin.js';
 import { Reconciler } from './reconciler.js';
 import { apiRoutes } from './routes/api.js';
 import { healthRoutes } from './routes/health.js';
@@ -26,6 +29,8 @@ export interface AppOptions {
   logger?: Logger;
   /** Start background work (key revocation poll, balance refresh, catalog, reconciler); default true. */
   background?: boolean;
+  /** Where metrics are registered; default a fresh registry per app (never prom-client's global one). */
+  metricsRegistry?: Registry;
 }
 
 declare module 'fastify' {
@@ -39,7 +44,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
   const log = options.logger ?? createLogger(config.log.level, options.logStream);
-  const services = createServices({ config, store: options.store, clock, log, upstream: options.upstream });
+  const metrics = new GatewayMetrics(options.metricsRegistry ?? new Registry());
+  const services = createServices({
+    config,
+    store: options.store,
+    clock,
+    log,
+    upstream: options.upstream,
+    onStoreError: () => metrics.storeError(),
+    onSettled: (settled) => metrics.settled(settled),
+  });
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -87,6 +101,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (draining) reply.header('connection', 'close');
   });
 
+  await app.register(metricsPlugin, { services, metrics, background: options.background !== false });
   await app.register(healthRoutes, { services });
   await app.register(adminRoutes, { services });
   await app.register(apiRoutes, { services });

@@ -8,9 +8,10 @@ import type { Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { createGrantStore, type GrantStore } from './generations/grant-store.js';
 import { createJobStore, type JobStore } from './generations/job-store.js';
+import { observeSettlements } from './metrics/settlement-observer.js';
 import { AccountBalance } from './quota/account-balance.js';
 import { QuotaService } from './quota/quota-service.js';
-import type { QuotaStore } from './quota/quota-store.js';
+import type { QuotaStore, SettleInput } from './quota/quota-store.js';
 import { createRedisQuotaStore } from './quota/redis-quota-store.js';
 import { createSqliteQuotaStore } from './quota/sqlite-quota-store.js';
 import type { StoreConnection } from './store/connection.js';
@@ -61,11 +62,16 @@ export function createServices(input: {
   clock: Clock;
   log: Logger;
   upstream?: UpstreamClient;
+  /** Hears every store error, before the throttled log (metrics count them). */
+  onStoreError?: (err: unknown) => void;
+  /** Hears every settlement the ledger recorded (metrics count tokens spent there). */
+  onSettled?: (input: SettleInput) => void;
 }): Services {
   const { config, store, clock, log } = input;
   let lastStoreErrorLog = -Infinity;
   let suppressed = 0;
   const storeError = (err: unknown) => {
+    input.onStoreError?.(err);
     const now = clock.now();
     if (now - lastStoreErrorLog < STORE_ERROR_LOG_INTERVAL_MS) {
       suppressed++;
@@ -76,7 +82,8 @@ export function createServices(input: {
     suppressed = 0;
   };
   const teamStore = store.kind === 'sqlite' ? createSqliteTeamStore(store) : createRedisTeamStore(store);
-  const quotaStore = store.kind === 'sqlite' ? createSqliteQuotaStore(store) : createRedisQuotaStore(store);
+  const baseQuotaStore = store.kind === 'sqlite' ? createSqliteQuotaStore(store) : createRedisQuotaStore(store);
+  const quotaStore = input.onSettled ? observeSettlements(baseQuotaStore, input.onSettled) : baseQuotaStore;
   const upstream = input.upstream ?? createUpstreamClient(config);
   const auth = new Authenticator(teamStore, clock, config.auth.key_cache_ttl_ms);
   const catalog = new Catalog();

@@ -1,10 +1,11 @@
-// The admin API under /admin: teams, keys and status, behind the admin bearer token
+// The admin API under /admin: teams, keys, usage and status, behind the admin bearer token
 // (compared in constant time). A key's secret appears in exactly one answer: its issue.
 import type { FastifyInstance } from 'fastify';
 import { bearerToken, safeEqual } from '../auth/keys.js';
 import { errors } from '../errors.js';
 import type { Services } from '../services.js';
 import { version } from '../version.js';
+import { registerUsageRoute } from './usage.js';
 
 export async function adminRoutes(app: FastifyInstance, opts: { services: Services }): Promise<void> {
   const { services } = opts;
@@ -42,6 +43,8 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: Servic
   app.post<{ Params: { id: string } }>('/admin/keys/:id/rotate', async (request, reply) =>
     reply.code(201).send(await teams.rotateKey(request.params.id)),
   );
+
+  registerUsageRoute(app, services);
 
   app.get('/admin/status', async () => {
     let storeOk = true;

@@ -130,6 +130,22 @@ keys.command('revoke <id>').action(adminAction((id: string) => ['DELETE', `/admi
 keys.command('rotate <id>').action(adminAction((id: string) => ['POST', `/admin/keys/${enc(id)}/rotate`]));
 
 program
+  .command('usage')
+  .description('the usage ledger per group: requests, tokens spent and saved, hits, rejections')
+  .option('--from <day>', 'first day, YYYY-MM-DD (UTC; default: first of this month)')
+  .option('--to <day>', 'last day, YYYY-MM-DD (default: last of this month)')
+  .option('--group-by <keys>', 'comma-separated subset of team, model, day', 'team')
+  .addOption(new Option('--format <format>', 'output format').choices(['json', 'csv']).default('json'))
+  .action(
+    adminAction((o: { from?: string; to?: string; groupBy: string; format: string }) => {
+      const query = new URLSearchParams({ group_by: o.groupBy, format: o.format });
+      if (o.from) query.set('from', o.from);
+      if (o.to) query.set('to', o.to);
+      return ['GET', `/admin/usage?${query}`];
+    }),
+  );
+
+program
   .command('status')
   .description('upstream balance as last seen, store health, version (needs --url)')
   .action(adminAction(() => ['GET', '/admin/status']));

@@ -109,7 +109,11 @@ export const configSchema = z
       .strict()
       .prefault({}),
     metrics: z
-      .object({ token: z.string().default('') })
+      .object({
+        token: z.string().default(''),
+        ledger_flush_ms: z.number().int().positive().default(1_000),
+        state_cache_ms: ms.default(5_000),
+      })
       .strict()
       .prefault({}),
     log: z

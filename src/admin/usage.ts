@@ -1,0 +1,133 @@
+// GET /admin/usage: the durable ledger, summed per group (any of team, model, day) over a
+// range of UTC days, as JSON or as CSV that opens as CSV (header row, RFC 4180 quoting).
+// Read-only; it never reaches upstream and never shows a key.
+import type { FastifyInstance } from 'fastify';
+import { errors } from '../errors.js';
+import { ledgerDay } from '../quota/periods.js';
+import type { LedgerCounters, LedgerRow } from '../quota/quota-store.js';
+import type { Services } from '../services.js';
+
+export const GROUP_KEYS = ['team', 'model', 'day'] as const;
+export type GroupKey = (typeof GROUP_KEYS)[number];
+export const COUNTERS: Array<keyof LedgerCounters> = [
+  'requests', 'tokens_spent', 'tokens_saved', 'hits', 'coalesced', 'rejections', 'failures', 'outcome_unknown',
+];
+
+export type UsageRow = Partial<Record<GroupKey, string>> & LedgerCounters & { hit_ratio: number | null };
+
+export interface UsageQuery {
+  from: string;
+  to: string;
+  groupBy: GroupKey[];
+  format: 'json' | 'csv';
+}
+
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+function isDay(value: string): boolean {
+  if (!DAY_RE.test(value)) return false;
+  const [y, m, d] = value.split('-').map(Number);
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+}
+
+/** The current UTC month, first to last day: the default range. */
+export function currentMonth(now: number): { from: string; to: string } {
+  const today = new Date(now);
+  const last = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + 1, 0));
+  return { from: `${ledgerDay(now).slice(0, 7)}-01`, to: ledgerDay(last.getTime()) };
+}
+
+type RawQuery = Record<string, string | string[] | undefined>;
+
+function param(query: RawQuery, name: string): string | undefined {
+  const value = query[name];
+  if (value === undefined || typeof value === 'string') return value;
+  throw errors.validation(`${name} is given more than once`, { fields: { [name]: 'once' } });
+}
+
+export function parseUsageQuery(query: RawQuery, now: number): UsageQuery {
+  const month = currentMonth(now);
+  const from = param(query, 'from') || month.from;
+  const to = param(query, 'to') || month.to;
+  for (const [name, value] of [['from', from], ['to', to]] as const) {
+    if (!isDay(value)) throw errors.validation(`${name} must be a date, YYYY-MM-DD`, { fields: { [name]: 'YYYY-MM-DD' } });
+  }
+  if (from > to) throw errors.validation('from must not be after to', { fields: { from, to } });
+  const groupBy: GroupKey[] = [];
+  for (const word of (param(query, 'group_by') ?? 'team').split(',').map((w) => w.trim()).filter(Boolean)) {
+    if (!(GROUP_KEYS as readonly string[]).includes(word)) {
+      throw errors.validation(`group_by takes team, model and day; not ${JSON.stringify(word)}`, {
+        fields: { group_by: 'comma-separated subset of team, model, day' },
+      });
+    }
+    if (!groupBy.includes(word as GroupKey)) groupBy.push(word as GroupKey);
+  }
+  const format = param(query, 'format') || 'json';
+  if (format !== 'json' && format !== 'csv') throw errors.validation('format is json or csv', { fields: { format: 'json | csv' } });
+  return { from, to, groupBy, format };
+}
+
+/** Share of requests answered without spending (cache hits and coalesced answers). */
+function hitRatio(c: LedgerCounters): number | null {
+  return c.requests > 0 ? Math.round(((c.hits + c.coalesced) / c.requests) * 10_000) / 10_000 : null;
+}
+
+function emptyCounters(): LedgerCounters {
+  return Object.fromEntries(COUNTERS.map((c) => [c, 0])) as unknown as LedgerCounters;
+}
+
+/** Sums ledger rows per group; rows come out sorted by the group columns in the order given. */
+export function aggregate(rows: LedgerRow[], groupBy: GroupKey[]): { rows: UsageRow[]; totals: UsageRow } {
+  const groups = new Map<string, { keys: Partial<Record<GroupKey, string>>; sums: LedgerCounters }>();
+  const totals = emptyCounters();
+  for (const row of rows) {
+    const keys = Object.fromEntries(groupBy.map((k) => [k, row[k]])) as Partial<Record<GroupKey, string>>;
+    const id = JSON.stringify(groupBy.map((k) => row[k]));
+    let group = groups.get(id);
+    if (!group) groups.set(id, (group = { keys, sums: emptyCounters() }));
+    for (const c of COUNTERS) {
+      const value = Number(row[c]) || 0;
+      group.sums[c] += value;
+      totals[c] += value;
+    }
+  }
+  const out = [...groups.values()].map(({ keys, sums }) => ({ ...keys, ...sums, hit_ratio: hitRatio(sums) }));
+  out.sort((a, b) => {
+    for (const k of groupBy) {
+      const cmp = (a[k] ?? '') < (b[k] ?? '') ? -1 : (a[k] ?? '') > (b[k] ?? '') ? 1 : 0;
+      if (cmp !== 0) return cmp;
+    }
+    return 0;
+  });
+  return { rows: out, totals: { ...totals, hit_ratio: hitRatio(totals) } };
+}
+
+/** One RFC 4180 field. Text a spreadsheet would run as a formula gets a leading `'`. */
+function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  let text = String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function toCsv(rows: UsageRow[], groupBy: GroupKey[]): string {
+  const columns: Array<keyof UsageRow> = [...groupBy, ...COUNTERS, 'hit_ratio'];
+  const lines = [columns.join(','), ...rows.map((row) => columns.map((c) => csvField(row[c])).join(','))];
+  return lines.join('\r\n') + '\r\n';
+}
+
+export function registerUsageRoute(app: FastifyInstance, services: Services): void {
+  app.get<{ Querystring: RawQuery }>('/admin/usage', async (request, reply) => {
+    const query = parseUsageQuery(request.query, services.clock.now());
+    const ledger = await services.quotaStore.ledger(query.from, query.to);
+    const { rows, totals } = aggregate(ledger, query.groupBy);
+    if (query.format === 'csv') {
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="usage-${query.from}-${query.to}.csv"`)
+        .send(toCsv(rows, query.groupBy));
+    }
+    return { from: query.from, to: query.to, group_by: query.groupBy, rows, totals };
+  });
+}

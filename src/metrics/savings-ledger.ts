@@ -1,0 +1,83 @@
+// Counts that cost nothing (cache hits, coalesced answers, tokens saved) are gathered in memory
+// per (team, model, day) and written to the ledger in one batch every flush interval and on
+// close, so the hit path never waits on the store. A crash loses at most one interval of
+// these counts, never a charge (charges are written by settlement, atomically).
+import type { Clock } from '../clock.js';
+import type { QuotaStore, SavingsRow } from '../quota/quota-store.js';
+import { ledgerDay } from '../quota/periods.js';
+
+export type SavingKind = 'hit' | 'coalesced';
+
+/** After a failed write the counts are kept for the next flush, up to this many groups. */
+const MAX_PENDING_GROUPS = 100_000;
+
+export class SavingsLedger {
+  private pending = new Map<string, SavingsRow>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: Pick<QuotaStore, 'addSavings'>,
+    private readonly clock: Clock,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /** One answer served without spending: `tokensSaved` is what upstream would have charged. */
+  record(team: string, model: string, kind: SavingKind, tokensSaved: number): void {
+    const day = ledgerDay(this.clock.now());
+    const key = JSON.stringify([day, team, model]);
+    let row = this.pending.get(key);
+    if (!row) {
+      if (this.pending.size >= MAX_PENDING_GROUPS) return;
+      row = { team, model, day, hits: 0, coalesced: 0, tokens_saved: 0 };
+      this.pending.set(key, row);
+    }
+    if (kind === 'hit') row.hits++;
+    else row.coalesced++;
+    row.tokens_saved += Math.max(0, tokensSaved);
+  }
+
+  /** Groups counted but not yet written. */
+  get pendingGroups(): number {
+    return this.pending.size;
+  }
+
+  /** Writes what was counted since the last flush; on failure keeps it for the next one. */
+  flush(): Promise<void> {
+    // One write at a time: a slow store must not get overlapping batches of the same counts.
+    this.flushing ??= this.write().finally(() => (this.flushing = null));
+    return this.flushing;
+  }
+
+  private async write(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    try {
+      await this.store.addSavings([...batch.values()]);
+    } catch (err) {
+      this.onError(err);
+      for (const [key, row] of batch) {
+        const now = this.pending.get(key);
+        if (!now) this.pending.set(key, row);
+        else {
+          now.hits += row.hits;
+          now.coalesced += row.coalesced;
+          now.tokens_saved += row.tokens_saved;
+        }
+      }
+    }
+  }
+
+  start(intervalMs: number): void {
+    this.timer ??= setInterval(() => void this.flush(), intervalMs).unref();
+  }
+
+  /** Stops the timer and writes what is left. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.flushing) await this.flushing; // a write already under way
+    await this.flush(); // what was counted meanwhile, or what that write failed to store
+  }
+}
