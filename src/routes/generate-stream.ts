@@ -12,10 +12,15 @@ export async function generateStreamRoutes(app: FastifyInstance, opts: { service
     const parsed = parseGenerateBody(request.body);
     return serveStream(services, request, reply, parsed, 'reference');
   });
-  // A stream whose client left is still read to its end: its request line is logged here,
-  // since fastify's onResponse never runs for it.
+  // A stream whose client left is still read to its end, but fastify's onResponse never runs
+  // for it: its request line, metrics and ledger savings are recorded here instead, as the
+  // onResponse hooks of app.ts and src/metrics/metrics-plugin.ts would have.
   services.streams.onDetached((request, reply) => {
     const f = request.facts;
+    const team = request.principal?.team.name;
+    app.metrics.observeGenerate(f, team, reply.statusCode, reply.elapsedTime);
+    const saving = f.cache === 'hit' || f.cache === 'coalesced' ? f.cache : null;
+    if (saving && team && f.model) app.savings.record(team, f.model, saving, f.tokensSaved ?? 0);
     request.log.info(
       {
         method: request.method,

@@ -42,6 +42,10 @@ describe('client disconnect', () => {
     expect(gw.sim.calls()['GET /api/v2/generate/:id'] ?? 0).toBe(0); // the end event settled it, no poll
     // fastify's onResponse does not run for a client that left: the detached listeners do, with the facts.
     expect(detached).toEqual(['ml:6']);
+    const metrics = (await gw.admin('GET', '/metrics')).text.split('\n');
+    const requests = metrics.filter((l) => l.startsWith('elumenta_gateway_requests_total{') && l.includes('team="ml"'));
+    expect(requests).toHaveLength(1);
+    expect(requests[0]).toMatch(/outcome="upstream".* 1$/);
   });
 
   it('with finish_after_disconnect false, stops reading and settles from upstream instead', async () => {
