@@ -126,6 +126,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     services.balance.stop();
     clearInterval(catalogTimer);
     reconciler.stop();
+    await services.cache.close();
     await services.upstream.close();
   });
   return app;

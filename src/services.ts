@@ -3,6 +3,9 @@
 // gateway through here, so they run the same thing.
 import type { Logger } from 'pino';
 import { Authenticator } from './auth/authenticator.js';
+import { createCacheStore } from './cache/cache-store.js';
+import { createRedisFlightCoordinator } from './cache/redis-flight-coordinator.js';
+import { ResponseCache } from './cache/response-cache.js';
 import { Catalog } from './catalog/catalog.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config/schema.js';
@@ -35,6 +38,8 @@ export interface Services {
   quota: QuotaService;
   balance: AccountBalance;
   catalog: Catalog;
+  /** The response cache (L1 in memory, L2 in the store) and single-flight of identical requests. */
+  cache: ResponseCache;
   upstream: UpstreamClient;
   /** Streamed answers: live broadcasts for coalescing, and upstream streams still being read. */
   streams: StreamService;
@@ -88,6 +93,17 @@ export function createServices(input: {
   const auth = new Authenticator(teamStore, clock, config.auth.key_cache_ttl_ms);
   const catalog = new Catalog();
   const balance = new AccountBalance(upstream, clock);
+  const grants = createGrantStore(store);
+  const cache = new ResponseCache({
+    config: config.cache,
+    store: createCacheStore(store),
+    coordinator: store.kind === 'redis' ? createRedisFlightCoordinator(store) : null,
+    clock,
+    grants,
+    category: (model) => catalog.category(model),
+    plan: () => balance.snapshot().plan,
+    storeError,
+  });
   return {
     config,
     clock,
@@ -95,12 +111,13 @@ export function createServices(input: {
     teamStore,
     teams: new TeamService(teamStore, clock, () => auth.invalidate()),
     auth,
-    grants: createGrantStore(store),
+    grants,
     jobs: createJobStore(store),
     quotaStore,
     quota: new QuotaService(quotaStore, catalog, balance, config.quota, clock, storeError),
     balance,
     catalog,
+    cache,
     upstream,
     streams: new StreamService(),
     log,

@@ -13,6 +13,7 @@ function isTimeZone(name: string): boolean {
 }
 
 const ms = z.number().int().nonnegative();
+const seconds = z.number().int().nonnegative();
 /** Modalities that differ in timeouts and cache lifetimes; unknown models are `other`. */
 export type Category = 'text' | 'image' | 'video' | 'audio' | 'other';
 
@@ -98,6 +99,29 @@ export const configSchema = z
           .refine(isTimeZone, 'not a known IANA time zone')
           .default('UTC'),
         reconcile_interval_ms: z.number().int().positive().default(5_000),
+      })
+      .strict()
+      .prefault({}),
+    cache: z
+      .object({
+        enabled: z.boolean().default(true),
+        ttl_s: z
+          .object({
+            text: seconds.default(86_400),
+            image: seconds.default(604_800),
+            video: seconds.default(604_800),
+            audio: seconds.default(604_800),
+            other: seconds.default(86_400),
+          })
+          .strict()
+          .prefault({}),
+        max_ttl_s: seconds.default(2_592_000),
+        pending_ttl_s: z.number().int().positive().default(900),
+        models: z.record(z.string(), z.boolean()).default({}),
+        memory_max_bytes: z.number().int().nonnegative().default(67_108_864),
+        store_timeout_ms: z.number().int().positive().default(500),
+        lock_ms: z.number().int().positive().default(10_000),
+        poll_ms: z.number().int().positive().default(250),
       })
       .strict()
       .prefault({}),

@@ -46,6 +46,8 @@ export async function forwardGenerate(
   const generation = readGeneration(res.body);
   facts.tokensSpent = generation.status === 'pending' ? 0 : generation.tokensSpent;
   if (generation.id) await grants.grant(generation.id, team.name, clock.now()).catch(services.storeError);
-  await applyOutcome(services, reservation, generation, cacheKey);
+  // The key goes with a pending job only: its result is cached when the job is seen to end.
+  // A result upstream has already given is cached by the caller (src/cache/cached-generate.ts).
+  await applyOutcome(services, reservation, generation, generation.status === 'pending' ? cacheKey : null);
   return { res, generation };
 }

@@ -1,6 +1,7 @@
 // Turns an upstream generation into accounting, the same way wherever it is seen (the
 // generate answer, a client's poll, the reconciler): completed settles what upstream
-// charged, failed releases the reservation, pending keeps it and records the job.
+// charged, failed releases the reservation, pending keeps it and records the job; a job's
+// end also reaches the cache under the job's key.
 import type { Services } from '../services.js';
 import type { Reservation } from '../quota/quota-service.js';
 import type { GenerationFacts } from './generation.js';
@@ -26,6 +27,9 @@ export async function applyOutcome(
     // reservation's lease returns the budget, and the error is logged for the operator.
     services.storeError(err);
   }
+  // A job's result goes under the key of the request that started it (failed ones are forgotten).
+  // The cache fails soft on its own, so this runs even when settling failed.
+  if (cacheKey && facts.status !== 'pending') await services.cache.jobEnded(cacheKey, reservation.team, reservation.model, facts);
 }
 
 /** The request failed before a generation existed (upstream error status): release it all. */

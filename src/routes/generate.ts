@@ -1,7 +1,8 @@
-// POST /api/v2/generate: validate, then the paid path (reserve, forward, settle), and the
-// upstream's status, headers and body back unchanged.
+// POST /api/v2/generate: validate, then the cache (a hit, or a share of an identical request
+// in flight) or the paid path (reserve, forward, settle), and the upstream's status, headers
+// and body back unchanged, with x-gateway-cache saying which.
 import type { FastifyInstance } from 'fastify';
-import { forwardGenerate } from '../generate/forward.js';
+import { cachedGenerate } from '../cache/cached-generate.js';
 import { parseGenerateBody } from '../generate/request-body.js';
 import type { Services } from '../services.js';
 import { serveStream } from '../stream/serve-stream.js';
@@ -13,7 +14,7 @@ export async function generateRoutes(app: FastifyInstance, opts: { services: Ser
     // The streaming guide's variant: `"stream": true` on this route answers SSE.
     if (parsed.stream) return serveStream(services, request, reply, parsed, 'guide');
     request.facts.model = parsed.model;
-    const { res } = await forwardGenerate(services, request.principal!, parsed, request.facts, null);
-    return reply.code(res.status).headers(res.headers).send(res.body);
+    const answer = await cachedGenerate(services, request.principal!, parsed, request.facts, request.headers);
+    return reply.code(answer.status).headers(answer.headers).send(answer.body);
   });
 }

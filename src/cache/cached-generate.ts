@@ -1,0 +1,97 @@
+// POST /api/v2/generate through the cache: a hit or a coalesced answer costs its team nothing
+// and reserves nothing; only the request that goes upstream takes the paid path (reserve,
+// forward, settle) and pays. Identical requests in flight share one upstream call.
+import type { Principal } from '../auth/authenticator.js';
+import { forwardGenerate, type ForwardResult } from '../generate/forward.js';
+import type { GenerateRequest } from '../generate/request-body.js';
+import type { CacheOutcome, RequestFacts } from '../http/context.js';
+import type { Services } from '../services.js';
+import type { CachedAnswer } from './cached-answer.js';
+import { planRequest } from './cache-policy.js';
+import { within, type Shared } from './single-flight.js';
+
+export interface GenerateAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+type Headers = Record<string, string | string[] | undefined>;
+
+function upstreamAnswer({ res }: ForwardResult, outcome: CacheOutcome, facts: RequestFacts): GenerateAnswer {
+  facts.cache = outcome;
+  return { status: res.status, headers: { ...res.headers, 'x-gateway-cache': outcome }, body: res.body };
+}
+
+export async function cachedGenerate(
+  services: Services,
+  principal: Principal,
+  request: GenerateRequest,
+  facts: RequestFacts,
+  headers: Headers,
+): Promise<GenerateAnswer> {
+  const { cache, config } = services;
+  const team = principal.team.name;
+  // Streamed requests are answered by the streaming path, which stores through services.cache itself.
+  const plan = request.stream ? null : planRequest(config.cache, principal.team, request.body, request.model, headers);
+  if (!plan) return upstreamAnswer(await forwardGenerate(services, principal, request, facts, null), 'bypass', facts);
+
+  const sharedAnswer = async (key: string, answer: CachedAnswer, outcome: 'hit' | 'coalesced'): Promise<GenerateAnswer> => {
+    await cache.entitle(key, answer, team);
+    facts.cache = outcome;
+    facts.outcome = outcome;
+    facts.tokensSaved = answer.tokensSaved;
+    facts.tokensSpent = 0;
+    return {
+      status: 200,
+      headers: {
+        'content-type': 'application/json; charset=utf-8',
+        'x-gateway-cache': outcome,
+        'x-gateway-tokens-saved': String(answer.tokensSaved),
+      },
+      body: answer.body,
+    };
+  };
+
+  /** The paid path; returns the answer for this request and what identical ones may share. */
+  const goUpstream = async (storeAvailable: boolean): Promise<{ answer: GenerateAnswer; shared: Shared }> => {
+    // The key travels with a pending job, so its result is cached when a poll or the reconciler sees it end.
+    const result = await forwardGenerate(services, principal, request, facts, plan.write ? plan.key : null);
+    const shared = await cache.remember(plan, result.res.status, result.generation, team, request.model);
+    const outcome = storeAvailable && cache.storeAvailable ? 'miss' : 'bypass';
+    return { answer: upstreamAnswer(result, outcome, facts), shared };
+  };
+
+  if (!plan.read) return (await goUpstream(true)).answer; // no-cache: a fresh answer, still stored
+
+  const found = await cache.lookup(plan.key);
+  if (found.answer) return sharedAnswer(plan.key, found.answer, found.answer.kind === 'pending' ? 'coalesced' : 'hit');
+
+  const bound = waitBound(services, request.model);
+  const flight = cache.flights.join(plan.key);
+  if (flight) {
+    const shared = await within(flight, bound);
+    if (shared) return sharedAnswer(plan.key, shared, 'coalesced');
+    return (await goUpstream(found.available)).answer; // the leader had nothing to share: go ourselves
+  }
+  return cache.flights.lead(plan.key, async (share) => {
+    const remote = found.available ? await cache.awaitLeader(plan.key, bound) : { lock: null };
+    if ('answer' in remote) {
+      share(remote.answer);
+      return sharedAnswer(plan.key, remote.answer, 'coalesced');
+    }
+    try {
+      const { answer, shared } = await goUpstream(found.available);
+      share(shared);
+      return answer;
+    } finally {
+      remote.lock?.();
+    }
+  });
+}
+
+/** No request waits for another longer than that one may take upstream, plus the time to notice its death. */
+function waitBound(services: Services, model: string): number {
+  const { config, catalog } = services;
+  return config.upstream.timeouts[catalog.category(model)].total_ms + config.cache.lock_ms;
+}

@@ -1,0 +1,68 @@
+// Single-flight across replicas sharing Redis: lead a key (take its lock, renewed while the
+// upstream call runs) or wait for the replica that leads it, woken by its announcement or by
+// polling the cache. A leader that dies lets its lock expire and a waiter takes over; past its
+// bound a waiter goes upstream itself. Nothing here may make a request wait forever.
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config/schema.js';
+import type { CachedAnswer } from './cached-answer.js';
+import type { FlightCoordinator } from './redis-flight-coordinator.js';
+import { within } from './single-flight.js';
+
+export interface ReplicaFlightDeps {
+  coordinator: FlightCoordinator;
+  config: Config['cache'];
+  /** Reads the shared store; throws when it fails. */
+  read(key: string): Promise<CachedAnswer | null>;
+  /** Bounds a store call by cache.store_timeout_ms. */
+  timed<T>(work: Promise<T>): Promise<T>;
+  /** A store failure: the cache backs off and logs (throttled). */
+  onError(err: unknown): void;
+  storeError(err: unknown): void;
+}
+
+/** Another replica's answer, or the go-ahead to call upstream (holding the lock, or without one). */
+export type Leadership = { answer: CachedAnswer } | { lock: (() => void) | null };
+
+export async function awaitLeader(deps: ReplicaFlightDeps, key: string, boundMs: number): Promise<Leadership> {
+  const { coordinator, config, read, timed } = deps;
+  const owner = randomUUID();
+  try {
+    if (await timed(coordinator.tryLead(key, owner, config.lock_ms))) {
+      // Another replica may have stored the answer and let go between our lookup and the lock.
+      const answer = await read(key);
+      if (!answer) return { lock: holdLock(deps, key, owner) };
+      void coordinator.release(key, owner).catch(() => {});
+      return { answer };
+    }
+    await coordinator.ready(config.store_timeout_ms);
+    const deadline = performance.now() + boundMs;
+    for (;;) {
+      const signal = coordinator.listen(key); // listen before looking, so no announcement is missed
+      try {
+        const answer = await read(key);
+        if (answer) return { answer };
+        if (await timed(coordinator.tryLead(key, owner, config.lock_ms))) return { lock: holdLock(deps, key, owner) };
+        const left = deadline - performance.now();
+        if (left <= 0) return { lock: null };
+        await within(signal.done, Math.min(config.poll_ms, left));
+      } finally {
+        signal.cancel();
+      }
+    }
+  } catch (err) {
+    deps.onError(err);
+    return { lock: null };
+  }
+}
+
+/** Renews the lock while the leader's call runs; the returned function releases it and announces. */
+function holdLock(deps: ReplicaFlightDeps, key: string, owner: string): () => void {
+  const { coordinator } = deps;
+  const ms = deps.config.lock_ms;
+  const renewal = setInterval(() => void coordinator.renew(key, owner, ms).catch(() => {}), Math.max(1, ms / 3));
+  renewal.unref();
+  return () => {
+    clearInterval(renewal);
+    coordinator.release(key, owner).catch((err: unknown) => deps.storeError(err));
+  };
+}

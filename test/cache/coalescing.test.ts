@@ -1,0 +1,135 @@
+// Single-flight: identical requests that arrive while the first is in flight wait for its
+// answer instead of calling upstream, within one process (both backends) and across replicas
+// sharing Redis; a waiter whose leader died, or who waited past its bound, calls itself.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cacheKey, GENERATE_ROUTE } from '../../src/cache/cache-key.js';
+import { backends } from '../helpers/backends.js';
+import { startGateway, type HttpAnswer, type TestGateway } from '../helpers/gateway.js';
+import { generate, unique, usage } from './helpers.js';
+
+function outcomes(answers: HttpAnswer[]): Record<string, number> {
+  const count: Record<string, number> = {};
+  for (const a of answers) count[a.headers['x-gateway-cache']] = (count[a.headers['x-gateway-cache']] ?? 0) + 1;
+  return count;
+}
+
+describe.each(backends)('coalescing on one $name instance', ({ name }) => {
+  let gw: TestGateway;
+  let keys: string[];
+  beforeAll(async () => {
+    gw = await startGateway({ backend: name, simOptions: { latencyMs: 300 } });
+    keys = [await gw.team('t0'), await gw.team('t1'), await gw.team('t2')];
+  });
+  afterAll(async () => gw.close());
+
+  it('50 concurrent identical requests make exactly 1 upstream call', async () => {
+    const body = { model: 'gpt-5', prompt: unique('fifty twins') };
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => generate(gw, keys[i % 3], body)));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(gw.sim.callsFor(body)).toBe(1);
+    const count = outcomes(answers);
+    expect(count.miss).toBe(1);
+    expect((count.coalesced ?? 0) + (count.hit ?? 0)).toBe(49);
+    expect(count.coalesced).toBeGreaterThan(0);
+    const paid = answers.find((a) => a.headers['x-gateway-cache'] === 'miss')!.json();
+    for (const a of answers.filter((x) => x.headers['x-gateway-cache'] !== 'miss')) {
+      expect(a.json()).toEqual({ ...paid, tokens_spent: 0 });
+      expect(a.headers['x-gateway-tokens-saved']).toBe('2');
+    }
+    const spent = (await Promise.all(['t0', 't1', 't2'].map((t) => usage(gw, t)))).map((u) => u.spent);
+    expect(spent.reduce((x, y) => x + y, 0)).toBe(2); // one team paid, once
+  });
+
+  it('a failed answer is shared with the twins in flight, then forgotten', async () => {
+    const body = { model: 'gpt-5', prompt: unique('[fail] twins') };
+    const answers = await Promise.all(Array.from({ length: 10 }, () => generate(gw, keys[0], body)));
+    expect(answers.every((a) => a.json().status === 'failed')).toBe(true);
+    expect(gw.sim.callsFor(body)).toBe(1);
+    expect((await generate(gw, keys[0], body)).headers['x-gateway-cache']).toBe('miss');
+  });
+
+  it('an upstream error is not shared: each waiter makes its own call', async () => {
+    const body = { model: 'gpt-5', prompt: unique('errors') };
+    gw.sim.injectFault(500, 1);
+    const answers = await Promise.all(Array.from({ length: 4 }, () => generate(gw, keys[1], body)));
+    // The leader got the 500 (passed through); the others were not handed it and went themselves.
+    expect(answers.filter((a) => a.status === 500)).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 200)).toHaveLength(3);
+    expect(gw.sim.callsFor(body)).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('coalescing across replicas sharing Redis', () => {
+  let a: TestGateway;
+  let b: TestGateway;
+  let key: string;
+  beforeAll(async () => {
+    a = await startGateway({
+      backend: 'redis',
+      simOptions: { latencyMs: 300 },
+      config: { cache: { lock_ms: 400, poll_ms: 50 }, upstream: { timeouts: { text: { first_byte_ms: 5_000, total_ms: 5_000 } } } },
+    });
+    b = await startGateway({
+      backend: 'redis',
+      store: a.store,
+      sim: a.sim,
+      config: { cache: { lock_ms: 400, poll_ms: 50 }, upstream: { timeouts: { text: { first_byte_ms: 5_000, total_ms: 5_000 } } } },
+    });
+    key = await a.team('ml');
+  });
+  afterAll(async () => {
+    await b.close();
+    await a.close();
+  });
+  afterEach(() => a.sim.reset());
+
+  it('50 concurrent identical requests spread over two replicas make at most 2 upstream calls (1 expected)', async () => {
+    const body = { model: 'gpt-5', prompt: unique('two replicas') };
+    const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => generate(i % 2 ? b : a, key, body)));
+    expect(answers.every((x) => x.status === 200)).toBe(true);
+    const calls = a.sim.callsFor(body);
+    expect(calls).toBeGreaterThanOrEqual(1);
+    expect(calls).toBeLessThanOrEqual(2);
+    expect(outcomes(answers).miss).toBe(calls);
+  });
+
+  it('a waiter whose leader died (its lock left behind) takes over when the lock expires', async () => {
+    const body = { model: 'gpt-5', prompt: unique('dead leader') };
+    const k = cacheKey(GENERATE_ROUTE, body, null);
+    const store = a.store as Extract<TestGateway['store'], { kind: 'redis' }>;
+    await store.redis.set(`${store.prefix}cache-lock:${k}`, 'a-replica-that-died', 'PX', 300);
+    const started = performance.now();
+    const answers = await Promise.all(Array.from({ length: 5 }, () => generate(b, key, body)));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+    expect(answers.every((x) => x.status === 200)).toBe(true);
+    expect(a.sim.callsFor(body)).toBe(1);
+    expect(outcomes(answers)).toEqual({ miss: 1, coalesced: 4 });
+  });
+
+  it('a waiter whose leader is alive but too slow calls upstream itself after its bound', async () => {
+    const body = { model: 'gpt-5', prompt: unique('slow leader') };
+    const k = cacheKey(GENERATE_ROUTE, body, null);
+    const store = a.store as Extract<TestGateway['store'], { kind: 'redis' }>;
+    const lock = `${store.prefix}cache-lock:${k}`;
+    await store.redis.set(lock, 'a-leader-that-never-ends', 'PX', 400);
+    const renew = setInterval(() => void store.redis.pexpire(lock, 400), 50);
+    const slow = await startGateway({
+      backend: 'redis',
+      store: a.store,
+      sim: a.sim,
+      config: { cache: { lock_ms: 400, poll_ms: 50 }, upstream: { timeouts: { text: { first_byte_ms: 600, total_ms: 600 } } } },
+    });
+    try {
+      const started = performance.now();
+      const answer = await generate(slow, key, body);
+      const waited = performance.now() - started;
+      expect(answer.status).toBe(200);
+      expect(answer.headers['x-gateway-cache']).toBe('miss');
+      expect(waited).toBeGreaterThanOrEqual(900); // bound: text total_ms 600 + lock_ms 400, then its own 300 ms call
+      expect(a.sim.callsFor(body)).toBe(1);
+    } finally {
+      clearInterval(renew);
+      await slow.close();
+    }
+  });
+});
