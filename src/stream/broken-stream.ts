@@ -39,7 +39,7 @@ export async function settleBrokenStream(services: Services, broken: BrokenStrea
     return cut;
   }
   // Completed settles, failed releases, pending keeps the reservation as a job the reconciler ends.
-  await applyOutcome(services, reservation, generation, broken.cacheKey);
+  await applyOutcome(services, reservation, generation, generation.status === 'pending' ? broken.cacheKey : null);
   if (generation.status !== 'completed') return { ...cut, status: generation.status ?? 'unknown' };
 
   const full = typeof generation.json?.result_text === 'string' ? generation.json.result_text : null;

@@ -4,7 +4,8 @@
 // not to), so what upstream charged is always settled. Upstream errors are relayed unchanged.
 import type { FastifyReply } from 'fastify';
 import { buffer } from 'node:stream/consumers';
-import { readGeneration } from '../generate/generation.js';
+import type { Shared } from '../cache/single-flight.js';
+import { readGeneration, type GenerationFacts } from '../generate/generation.js';
 import { applyOutcome, releaseReservation } from '../generate/settlement.js';
 import type { Reservation } from '../quota/quota-service.js';
 import { classifyFailure, type UpstreamStream } from '../upstream/client.js';
@@ -20,13 +21,8 @@ function isEventStream(headers: Record<string, string>): boolean {
   return (headers['content-type'] ?? '').toLowerCase().startsWith('text/event-stream');
 }
 
-/** `release` unregisters the broadcast from the hub; `onComplete` stores a completed result (the cache). */
-export async function leadStream(
-  ctx: StreamContext,
-  broadcast: Broadcast,
-  release: () => void,
-  onComplete: (result: StreamResult) => Promise<void>,
-): Promise<FastifyReply> {
+/** `release` unregisters the broadcast from the hub. */
+export async function leadStream(ctx: StreamContext, broadcast: Broadcast, release: () => void): Promise<FastifyReply> {
   const { services, request, reply, parsed } = ctx;
   const { quota, upstream, catalog, config } = services;
   const team = request.principal!.team;
@@ -73,23 +69,46 @@ export async function leadStream(
     }),
   );
   void writer.closed.then(() => broadcast.checkIdle());
-  const reading = (async () => {
-    const result = await pumpUpstream({
-      services,
-      broadcast,
-      body: up.body,
-      reservation,
-      model: parsed.model,
-      cacheKey: ctx.plan?.key ?? null,
-      stopWhenIdle: !config.stream.finish_after_disconnect,
-    });
-    // Stored before the clients' answers end, so a request sent after one ends finds it.
-    if (result.body) await onComplete(result).catch((err: unknown) => services.log.warn({ err }, 'caching a stream failed'));
-    release();
-    broadcast.finish(result);
-  })();
-  services.streams.track(reading);
+  const read = async (share: (answer: Shared) => void) => {
+    let result: StreamResult = { status: 'unknown', generationId: null, text: '', tokensSpent: 0, clean: false, body: null };
+    try {
+      result = await pumpUpstream({
+        services,
+        broadcast,
+        body: up.body,
+        reservation,
+        model: parsed.model,
+        cacheKey: ctx.plan?.key ?? null,
+        stopWhenIdle: !config.stream.finish_after_disconnect,
+      });
+      // Cached before the clients' answers end, so a request sent after one ends finds it.
+      share(ctx.plan && result.body ? await remember(ctx, result) : null);
+    } catch (err) {
+      // Not expected (every step fails soft); never leave followers waiting or the key claimed.
+      services.log.error({ err }, 'reading an upstream stream failed');
+      up.body.destroy();
+    } finally {
+      release();
+      broadcast.finish(result);
+    }
+  };
+  // Identical plain requests arriving meanwhile wait for this stream's result, as for a plain call.
+  const { flights } = services.cache;
+  const key = ctx.plan?.key;
+  services.streams.track(key && !flights.join(key) ? flights.lead(key, read) : read(() => {}));
   return reply;
+}
+
+/** Stores a completed stream as the non-streamed answer would be stored; returns what may be shared. */
+async function remember(ctx: StreamContext, result: StreamResult): Promise<Shared> {
+  const { services, request, parsed } = ctx;
+  const generation: GenerationFacts = { id: result.generationId, status: 'completed', tokensSpent: result.tokensSpent, json: result.body };
+  try {
+    return await services.cache.remember(ctx.plan!, 200, generation, request.principal!.team.name, parsed.model);
+  } catch (err) {
+    services.log.warn({ err }, 'caching a completed stream failed');
+    return null;
+  }
 }
 
 /** Upstream did not stream (an error status, or a plain JSON answer): account and relay it whole. */
@@ -118,7 +137,9 @@ async function answerWhole(
     request.facts.tokensSpent = generation.status === 'pending' ? 0 : generation.tokensSpent;
     const team = request.principal!.team.name;
     if (generation.id) await services.grants.grant(generation.id, team, services.clock.now()).catch(services.storeError);
-    await applyOutcome(services, reservation, generation, ctx.plan?.key ?? null);
+    // The key goes with a pending job only (its end is cached then); a result in hand is cached below.
+    await applyOutcome(services, reservation, generation, generation.status === 'pending' ? (ctx.plan?.key ?? null) : null);
+    if (ctx.plan) await services.cache.remember(ctx.plan, up.status, generation, team, ctx.parsed.model).catch(services.storeError);
   } else {
     if (up.status === 402) services.balance.exhausted();
     await releaseReservation(services, reservation);

@@ -1,15 +1,16 @@
-// Serving a streamed generate request (either documented variant): join an identical stream
-// already live on this replica (a follower pays and reserves nothing), or lead a new one.
-// The cache lookup before both, and the store after a completed stream, are wired here.
+// Serving a streamed generate request (either documented variant): a cache hit is replayed as
+// SSE; else join an identical stream already live on this replica (a follower pays and reserves
+// nothing), or lead a new one, whose completed result is cached for streamed and plain requests.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { planRequest } from '../cache/cache-policy.js';
 import type { GenerateRequest } from '../generate/request-body.js';
 import type { Services } from '../services.js';
-import { Broadcast, type OpenOutcome, type StreamResult } from './broadcast.js';
+import { Broadcast, type OpenOutcome } from './broadcast.js';
 import { ClientSubscriber } from './client-subscriber.js';
 import { leadStream } from './lead-stream.js';
 import type { StreamVariant } from './replay.js';
+import { replayableBody, replayHit } from './replay-hit.js';
 import type { StreamContext } from './stream-context.js';
-import { planStream } from './stream-key.js';
 import { relayableHeaders, SseWriter } from './sse-writer.js';
 
 /** A leader that fails for reasons of its own (its quota) hands over; followers try this often before going alone. */
@@ -23,10 +24,15 @@ export async function serveStream(
   variant: StreamVariant,
 ): Promise<FastifyReply> {
   request.facts.model = parsed.model;
-  const plan = planStream(parsed.body, request.headers);
+  const plan = planRequest(services.config.cache, request.principal!.team, parsed.body, parsed.model, request.headers);
   const ctx: StreamContext = { services, request, reply, parsed, variant, plan };
   const { hub } = services.streams;
+  let storeAvailable = true;
   if (plan?.read) {
+    const found = await services.cache.lookup(plan.key);
+    storeAvailable = found.available;
+    const body = found.answer ? replayableBody(found.answer) : null;
+    if (found.answer && body) return replayHit(ctx, plan.key, found.answer, body);
     for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
       const live = hub.find(plan.key);
       if (!live) break;
@@ -34,14 +40,14 @@ export async function serveStream(
       if (opened.kind !== 'retry') return follow(ctx, live, opened);
     }
   }
-  request.facts.cache = plan ? 'miss' : 'bypass';
-  // Claimed synchronously after the lookups: the next identical request finds this broadcast.
+  request.facts.cache = plan && storeAvailable ? 'miss' : 'bypass';
+  // Claimed with no await since the last lookup: the next identical request finds this broadcast.
   const shared = plan !== null && !hub.find(plan.key);
   const broadcast = shared ? hub.claim(plan.key) : new Broadcast();
   const release = () => {
     if (shared) hub.release(plan.key, broadcast);
   };
-  return leadStream(ctx, broadcast, release, async (_result: StreamResult) => {});
+  return leadStream(ctx, broadcast, release);
 }
 
 /** A follower: what the leader's stream has sent so far, then the rest live; it costs nothing. */

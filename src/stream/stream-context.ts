@@ -1,10 +1,10 @@
 // What every step of serving one streamed generate request needs: the services, the request
 // and its reply, the parsed body, which documented variant the client used, and its cache plan.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { CachePlan } from '../cache/cache-policy.js';
 import type { GenerateRequest } from '../generate/request-body.js';
 import type { Services } from '../services.js';
 import type { StreamVariant } from './replay.js';
-import type { StreamPlan } from './stream-key.js';
 
 export interface StreamContext {
   services: Services;
@@ -12,6 +12,6 @@ export interface StreamContext {
   reply: FastifyReply;
   parsed: GenerateRequest;
   variant: StreamVariant;
-  /** Null when the client asked to keep out of the cache and of sharing (`no-store`). */
-  plan: StreamPlan | null;
+  /** The cache's plan (key, read, write, TTL); null when the cache stays out (no-store, cache or model off). */
+  plan: CachePlan | null;
 }

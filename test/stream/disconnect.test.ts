@@ -2,7 +2,7 @@
 // reads upstream to the end and settles from the end event; with finish_after_disconnect
 // false it stops reading and the generation is settled from upstream (poll, then reconciler).
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { streamKey } from '../../src/stream/stream-key.js';
+import { cacheKey, GENERATE_ROUTE } from '../../src/cache/cache-key.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { openStream } from './sse-client.js';
 
@@ -14,7 +14,7 @@ async function hangUpMidStream(gw: TestGateway, key: string, body: Record<string
   const s = await openStream(gw.url, '/api/v2/generate/stream', key, body);
   await s.next();
   expect((await s.next()).type).toBe('content_delta');
-  const live = gw.app.services.streams.hub.find(streamKey(body))!;
+  const live = gw.app.services.streams.hub.find(cacheKey(GENERATE_ROUTE, body, null))!;
   expect(live.connectedCount).toBe(1);
   s.abort();
   await vi.waitFor(() => expect(live.connectedCount).toBe(0));
