@@ -20,7 +20,10 @@ export async function apiRoutes(app: FastifyInstance, opts: { services: Services
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.addHook('onRequest', async (request) => {
-    const principal = await services.auth.authenticate(bearerToken(request.headers.authorization));
+    const principal = await services.auth.authenticate(bearerToken(request.headers.authorization)).catch((err: unknown) => {
+      services.storeError(err);
+      throw errors.storeUnavailable(err); // a key we cannot check is refused, never let through
+    });
     if (!principal) throw errors.notAuthenticated();
     request.principal = principal;
     request.facts.team = principal.team.name;

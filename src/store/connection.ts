@@ -68,10 +68,10 @@ function openSqlite(rawPath: string, options: OpenStoreOptions): SqliteConnectio
 async function openRedis(url: string, options: OpenStoreOptions): Promise<RedisConnection> {
   const redis = new Redis(url, {
     lazyConnect: true,
-    // Fail commands fast while disconnected instead of queueing them for ever: callers decide
-    // (the cache answers a miss, quotas follow quota.on_store_error).
+    // Fail commands at once while disconnected instead of queueing them until Redis returns:
+    // callers decide (the cache answers a miss, quotas follow quota.on_store_error, auth 503s).
     maxRetriesPerRequest: 1,
-    enableOfflineQueue: true,
+    enableOfflineQueue: false,
     connectTimeout: 2_000,
     retryStrategy: (times) => Math.min(times * 100, 2_000),
   });

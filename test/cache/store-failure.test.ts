@@ -65,6 +65,7 @@ describe('the cache when its Redis goes away', () => {
 
   it('serves every request with bypass, and logs the failure once', async () => {
     const key = await gw.team('ml');
+    const unseenKey = await gw.team('ml'); // issued, never used: not in any replica's memory
     const known = { model: 'gpt-5', prompt: unique('before the outage') };
     expect((await generate(gw, key, known)).headers['x-gateway-cache']).toBe('miss');
     expect((await generate(gw, key, known)).headers['x-gateway-cache']).toBe('hit');
@@ -72,9 +73,8 @@ describe('the cache when its Redis goes away', () => {
     redis.proc.kill('SIGKILL');
     await once(redis.proc, 'exit');
 
-    // Every store call of the paid path (quota, grants) now waits for ioredis to give up on its
-    // reconnection (seconds), so the requests run side by side; the cache's own calls are bounded
-    // by cache.store_timeout_ms and skipped for a second after a failure.
+    // Store calls now fail at once (no offline queue): quota follows on_store_error (allow
+    // here), the cache answers bypass; its own calls are also skipped for a second after a failure.
     const prompts = Array.from({ length: 6 }, () => ({ model: 'gpt-5', prompt: unique('during the outage') }));
     const answers = await Promise.all(prompts.map((body) => generate(gw, key, body)));
     for (const [i, answer] of answers.entries()) {
@@ -85,6 +85,11 @@ describe('the cache when its Redis goes away', () => {
     }
     // What this replica already holds in memory is still served.
     expect((await generate(gw, key, known)).headers['x-gateway-cache']).toBe('hit');
+
+    // A key this replica has not verified yet cannot be checked: refused with 503, never let through.
+    const unchecked = await gw.api('POST', '/api/v2/generate', unseenKey, { model: 'gpt-5', prompt: unique('unchecked') });
+    expect(unchecked.status).toBe(503);
+    expect(unchecked.json().error).toBe('store_unavailable');
 
     const storeErrors = lines.filter((line) => line.includes('"msg":"store error"'));
     expect(storeErrors).toHaveLength(1);
