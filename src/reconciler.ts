@@ -3,7 +3,7 @@
 // its real charge even when the client went away.
 import { randomUUID } from 'node:crypto';
 import { readGeneration } from './generate/generation.js';
-import { applyOutcome } from './generate/settlement.js';
+import { finishJob } from './generate/settlement.js';
 import type { Services } from './services.js';
 
 const BATCH = 100;
@@ -30,7 +30,7 @@ export class Reconciler {
         if (res.status !== 200) continue;
         const generation = readGeneration(res.body);
         if (generation.status === 'completed' || generation.status === 'failed') {
-          await applyOutcome(this.services, job.reservation, generation, job.cache_key);
+          await finishJob(this.services, job, generation);
           settled++;
         } else {
           await this.services.quota.keepPending(job.reservation);

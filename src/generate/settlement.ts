@@ -2,6 +2,7 @@
 // generate answer, a client's poll, the reconciler): completed settles what upstream
 // charged, failed releases the reservation, pending keeps it and records the job; a job's
 // end also reaches the cache under the job's key.
+import type { PendingJob } from '../generations/job-store.js';
 import type { Services } from '../services.js';
 import type { Reservation } from '../quota/quota-service.js';
 import type { GenerationFacts } from './generation.js';
@@ -21,7 +22,6 @@ export async function applyOutcome(
     }
     const failed = facts.status === 'failed';
     await quota.settle(reservation, failed ? 0 : facts.tokensSpent, failed ? 'failed' : 'completed');
-    if (facts.id) await jobs.remove(facts.id);
   } catch (err) {
     // Upstream has answered (and maybe charged): the client still gets its answer; the
     // reservation's lease returns the budget, and the error is logged for the operator.
@@ -30,6 +30,12 @@ export async function applyOutcome(
   // A job's result goes under the key of the request that started it (failed ones are forgotten).
   // The cache fails soft on its own, so this runs even when settling failed.
   if (cacheKey && facts.status !== 'pending') await services.cache.jobEnded(cacheKey, reservation.team, reservation.model, facts);
+}
+
+/** A recorded job was seen to end (by a poll or the reconciler): account for it and forget it. */
+export async function finishJob(services: Services, job: PendingJob, facts: GenerationFacts): Promise<void> {
+  await applyOutcome(services, job.reservation, facts, job.cache_key);
+  await services.jobs.remove(job.generation_id).catch(services.storeError);
 }
 
 /** The request failed before a generation existed (upstream error status): release it all. */

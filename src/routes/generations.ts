@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { errors } from '../errors.js';
 import { readGeneration } from '../generate/generation.js';
-import { applyOutcome } from '../generate/settlement.js';
+import { finishJob } from '../generate/settlement.js';
 import type { Services } from '../services.js';
 
 export async function generationRoutes(app: FastifyInstance, opts: { services: Services }): Promise<void> {
@@ -21,7 +21,7 @@ export async function generationRoutes(app: FastifyInstance, opts: { services: S
       const generation = readGeneration(res.body);
       if (generation.status === 'completed' || generation.status === 'failed') {
         const job = await services.jobs.get(id).catch(() => null);
-        if (job) await applyOutcome(services, job.reservation, generation, job.cache_key);
+        if (job) await finishJob(services, job, generation);
       }
     }
     return reply.code(res.status).headers(res.headers).send(res.body);
