@@ -1,6 +1,6 @@
 // Identical concurrent streams share one upstream stream on a replica: followers get what has
 // arrived so far, then the rest live; they pay and reserve nothing, and may poll the generation.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { openStream, textOf, type StreamAnswer } from './sse-client.js';
 
@@ -81,5 +81,61 @@ describe('stream coalescing', () => {
     gw.sim.releaseStreams();
     await Promise.all([a.rest(), b.rest()]);
     expect(gw.sim.callsFor(body)).toBe(2);
+  });
+
+  /** Holds the first call of `method` on `target` until `release()`; `reached()` waits for that call. */
+  function holdFirstCall<T extends object>(target: T, method: keyof T & string) {
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const original = (target[method] as (...args: unknown[]) => Promise<unknown>).bind(target);
+    const spy = vi.spyOn(target, method as never).mockImplementationOnce((async (...args: unknown[]) => {
+      await gate;
+      return original(...args);
+    }) as never);
+    return { release: open, reached: () => vi.waitFor(() => expect(spy).toHaveBeenCalled()) };
+  }
+
+  /** Waits until the cache was asked about a second request (which then goes straight to the live broadcast). */
+  function secondLookup() {
+    const lookup = vi.spyOn(gw.app.services.cache, 'lookup');
+    return () => vi.waitFor(() => expect(lookup).toHaveBeenCalledTimes(2));
+  }
+
+  it('a leader refused by its own team quota hands over: the follower opens the stream itself', async () => {
+    const poor = await gw.team('poor', { budget: { tokens: 1, period: 'month' } });
+    const rich = await gw.team('rich');
+    const body = { model: 'gpt-5', prompt: 'quota hand-over' };
+    const reserve = holdFirstCall(gw.app.services.quota, 'reserve');
+    const followerWaiting = secondLookup();
+    const refused = openStream(gw.url, '/api/v2/generate/stream', poor, body);
+    await reserve.reached(); // poor leads (it claimed the key) and is held in its reservation
+    const handedOver = openStream(gw.url, '/api/v2/generate/stream', rich, body);
+    await followerWaiting();
+    reserve.release();
+    expect((await refused).status).toBe(402);
+    const s = await handedOver;
+    expect(s.headers['x-gateway-cache']).toBe('miss');
+    expect(textOf(await s.rest())).toBe('Simulated answer (gpt-5): quota hand-over');
+    expect(gw.sim.callsFor(body)).toBe(1);
+    expect(await usage(gw, 'rich')).toMatchObject({ spent: 2, reserved: 0 });
+  });
+
+  it('followers of a leader whose upstream refused get the same answer, free', async () => {
+    const [a, b] = [await gw.team('a'), await gw.team('b')];
+    const body = { model: 'photon', prompt: 'not a text model' };
+    const upstream = holdFirstCall(gw.app.services.upstream, 'stream');
+    const followerWaiting = secondLookup();
+    const leader = openStream(gw.url, '/api/v2/generate/stream', a, body);
+    await upstream.reached();
+    const follower = openStream(gw.url, '/api/v2/generate/stream', b, body);
+    await followerWaiting();
+    upstream.release();
+    const [first, second] = await Promise.all([leader, follower]);
+    expect([first.status, second.status]).toEqual([400, 400]);
+    expect(first.headers['x-gateway-cache']).toBe('miss');
+    expect(second.headers['x-gateway-cache']).toBe('coalesced');
+    expect(JSON.parse(await second.text())).toEqual(JSON.parse(await first.text()));
+    expect(gw.sim.callsFor(body)).toBe(1);
+    expect(await usage(gw, 'a')).toMatchObject({ spent: 0, reserved: 0 });
   });
 });

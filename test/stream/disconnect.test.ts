@@ -61,4 +61,16 @@ describe('client disconnect', () => {
     expect(await gw.app.reconciler.runOnce()).toBe(1);
     expect(await usage(gw, 'ml')).toMatchObject({ spent: 2, reserved: 0 });
   });
+
+  it('closing the app (SIGTERM) waits for a stream whose client left, and settles it', async () => {
+    gw = await startGateway();
+    const key = await gw.team('ml');
+    await hangUpMidStream(gw, key, { model: 'gpt-5', prompt: 'closing while reading' });
+    const team = await gw.app.services.teams.get('ml');
+    const closing = gw.app.close();
+    gw.sim.releaseStreams();
+    await closing;
+    expect(gw.app.services.streams.active).toBe(0);
+    expect(await gw.app.services.quota.view(team)).toMatchObject({ spent: 2, reserved: 0 });
+  });
 });

@@ -1,7 +1,9 @@
 // A streaming client for the stream tests: POSTs through the gateway over a real port and
 // reads the SSE answer with undici's body iteration, event by event, keeping comments
 // (heartbeats) and the order in which everything arrived. It can also hang up mid-stream.
-import { request } from 'undici';
+// Each stream has a connection of its own, closed with it: no spare keep-alive connection is
+// left behind to hold up a server's close (Node waits for connections that never sent a request).
+import { Client } from 'undici';
 import { SseParser, type SseEvent } from '../../src/stream/sse-parser.js';
 
 export interface StreamAnswer {
@@ -27,12 +29,15 @@ export async function openStream(
   headers: Record<string, string> = {},
 ): Promise<StreamAnswer> {
   const controller = new AbortController();
-  const res = await request(url + path, {
+  const client = new Client(url, { pipelining: 0 });
+  const res = await client.request({
+    path,
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
     body: JSON.stringify(body),
     signal: controller.signal,
   });
+  res.body.once('close', () => void client.destroy());
   const flat: Record<string, string> = {};
   for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
   const chunks = res.body[Symbol.asyncIterator]();
@@ -71,7 +76,10 @@ export async function openStream(
       return undefined;
     },
     text: () => res.body.text(),
-    abort: () => controller.abort(),
+    abort: () => {
+      controller.abort();
+      void client.destroy();
+    },
   };
 }
 
