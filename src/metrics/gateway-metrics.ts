@@ -32,6 +32,7 @@ export class GatewayMetrics {
   private readonly upstreamSeconds: Histogram<'model' | 'status'>;
   private readonly overheadSeconds: Histogram<'outcome'>;
   private readonly storeErrors: Counter;
+  private readonly ttfbSeconds: Histogram<'model' | 'cache'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -66,6 +67,13 @@ export class GatewayMetrics {
       help: 'Time the gateway itself added to a generate request (total minus upstream time)',
       labelNames: ['outcome'],
       buckets: OVERHEAD_BUCKETS,
+      registers,
+    });
+    this.ttfbSeconds = new Histogram({
+      name: `${METRIC_PREFIX}stream_first_byte_seconds`,
+      help: 'Streams: time from the request to its first event at the client, by how the cache answered',
+      labelNames: ['model', 'cache'],
+      buckets: UPSTREAM_BUCKETS,
       registers,
     });
     this.storeErrors = new Counter({
@@ -104,5 +112,6 @@ export class GatewayMetrics {
       this.upstreamSeconds.observe({ model, status: statusLabel }, upstreamMs / 1000);
     }
     this.overheadSeconds.observe({ outcome }, Math.max(0, elapsedMs - upstreamMs) / 1000);
+    if (facts.ttfbMs !== undefined) this.ttfbSeconds.observe({ model, cache: facts.cache ?? 'bypass' }, facts.ttfbMs / 1000);
   }
 }

@@ -2,7 +2,8 @@
 // of tokens and requests per team, model and outcome; label values bounded (unknown models
 // fold into `other`, no team without a key) and never a key or a prompt.
 import { Registry, register } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { openStream } from '../stream/sse-client.js';
 import { buildApp } from '../../src/app.js';
 import { ManualClock } from '../../src/clock.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -147,6 +148,24 @@ describe('the metrics registry', () => {
     } finally {
       await app.close();
       await cleanup(store);
+    }
+  });
+});
+
+describe('/metrics for streams', () => {
+  it('records time to first byte of a stream, and its tokens like any request', async () => {
+    const gw = await startGateway({ config: { metrics: { state_cache_ms: 0 } } });
+    try {
+      const key = await gw.team('ml');
+      const stream = await openStream(gw.url, '/api/v2/generate/stream', key, { model: 'gpt-5', prompt: 'stream me' });
+      await stream.rest();
+      await vi.waitFor(async () => {
+        const samples = parseSamples(await scrape(gw));
+        expect(total(samples, 'elumenta_gateway_stream_first_byte_seconds_count', { model: 'gpt-5', cache: 'miss' })).toBe(1);
+        expect(total(samples, 'elumenta_gateway_tokens_spent_total', { team: 'ml', model: 'gpt-5' })).toBe(2);
+      });
+    } finally {
+      await gw.close();
     }
   });
 });
