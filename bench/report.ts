@@ -97,14 +97,16 @@ export function table(rows: Row[]): string {
 export function printReport(rows: Row[], settings: Settings, notes: string[]): { ratios: Ratio[]; checks: Check[] } {
   const rs = ratios(rows, settings);
   const cs = checks(rows, settings);
-  const lines = ['', table(rows), '', 'Ratios, gateway / reference (req/s; in brackets the same by CPU us/req, reference / gateway):'];
-  for (const r of rs.filter((x) => x.value !== null)) {
+  const shown = rs.filter((x) => x.value !== null);
+  const lines = ['', table(rows)];
+  if (shown.length > 0) lines.push('', 'Ratios, gateway / reference (req/s; in brackets the same by CPU us/req, reference / gateway):');
+  for (const r of shown) {
     const value = `${r.value!.toFixed(2)}x`;
     const cpu = r.cpuValue === null ? '' : `(${r.cpuValue.toFixed(2)}x)`;
     const target = r.min === undefined ? '' : `  target >= ${r.min}x  ${r.verdict}`;
     lines.push(`  ${pad(r.label, 38)} ${pad(value, 6, true)} ${pad(cpu, 8, true)}${target}${r.note ? `  (${r.note})` : ''}`);
   }
-  lines.push('', 'Other targets:');
+  if (cs.length > 0) lines.push('', 'Other targets:');
   for (const c of cs) lines.push(`  ${pad(c.label, 50)} ${c.verdict}  ${c.detail}`);
   // Burst notes are already in the targets above.
   const rowNotes = rows.filter((r) => r.note && !r.name.startsWith('burst')).map((r) => `${r.group}: ${r.name}: ${r.note}`);

@@ -2,6 +2,7 @@
 // the simulator and every server in processes of their own, drives them with autocannon, and
 // prints a table, the ratios and the targets (never failing on a missed target).
 import { randomBytes } from 'node:crypto';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startServer, type ServerProcess } from './processes.js';
 import { printReport, writeResults } from './report.js';
@@ -12,6 +13,7 @@ const SIM_KEY = 'nb_sim_demo_key';
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
 const settings = readSettings();
 const started = new Date();
+const loadAtStart = loadavg()[0];
 const profileDir = settings.cpuProfile ? `${resultsDir}profiles-${started.toISOString().replace(/[:.]/g, '-')}` : undefined;
 const running = new Set<ServerProcess>();
 const rows: Row[] = [];
@@ -126,6 +128,7 @@ async function main(): Promise<void> {
   await stop(sim);
 
   notes.push('CPU us/req counts the measured server process only (not autocannon, the simulator, or Redis).');
+  notes.push(`load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${loadavg()[0].toFixed(2)}, on ${cpus().length} cores: other work on the machine moves req/s more than CPU us/req`);
   if (profileDir) notes.push(`CPU profiles of the server processes: ${profileDir}`);
   const { ratios, checks } = printReport(rows, settings, notes);
   const finished = new Date();

@@ -77,6 +77,9 @@ export class Bench {
       amount: shape.amount,
       maxSeconds: shape.maxSeconds,
     };
+    // The simulator counts calls per distinct body: start each row from empty counters, so its
+    // memory (and GC) does not grow from row to row and every row sees the same upstream.
+    await fetch(`${this.sim.url}/__sim/reset`, { method: 'POST' });
     if (shape.warmup !== false && settings.warmupS > 0) await fire({ ...plan, durationS: settings.warmupS, amount: undefined });
     const callsBefore = await this.upstreamCalls();
     const before = await target.server.stats();
