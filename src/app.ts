@@ -8,6 +8,7 @@ import { adminRoutes } from './admin/routes.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { installErrorHandling } from './http/error-handler.js';
+import { logRequest } from './http/request-log.js';
 import './http/context.js';
 import { createLogger } from './logger.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
@@ -70,25 +71,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     request.facts = {};
   });
   // One log line per request, from chosen facts: never headers, bodies or keys.
-  app.addHook('onResponse', async (request, reply) => {
-    const f = request.facts;
-    request.log.info(
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime * 10) / 10,
-        team: f.team,
-        model: f.model,
-        cache: f.cache,
-        tokens_spent: f.tokensSpent,
-        tokens_saved: f.tokensSaved,
-        upstream_status: f.upstreamStatus,
-        upstream_ms: f.upstreamMs === undefined ? undefined : Math.round(f.upstreamMs),
-      },
-      'request',
-    );
-  });
+  app.addHook('onResponse', async (request, reply) => logRequest(request, reply));
   installErrorHandling(app, config.server.body_limit_bytes);
 
   // While closing, answers to in-flight requests end their keep-alive connection, so the

@@ -1,7 +1,7 @@
 // GET /metrics (Prometheus text; open unless metrics.token is set, then that bearer token is
 // required) and the hook that observes each finished generate request from request.facts:
 // counters, histograms, and the cache's savings for the ledger. It never reads headers or bodies.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { bearerToken, safeEqual } from '../auth/keys.js';
 import { errors } from '../errors.js';
@@ -21,6 +21,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     metrics: GatewayMetrics;
     savings: SavingsLedger;
+    /** Counts one finished generate request: metrics, and the ledger's savings for hits and coalesced answers. */
+    recordGenerate(request: FastifyRequest, reply: FastifyReply): void;
   }
 }
 
@@ -52,8 +54,7 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): 
   app.decorate('metrics', metrics);
   app.decorate('savings', savings);
 
-  app.addHook('onResponse', async (request, reply) => {
-    if (!isGenerate(request)) return;
+  app.decorate('recordGenerate', (request: FastifyRequest, reply: FastifyReply) => {
     const facts = request.facts;
     const team = request.principal?.team.name;
     metrics.observeGenerate(facts, team, reply.statusCode, reply.elapsedTime);
@@ -62,6 +63,9 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): 
     if ((outcome === 'hit' || outcome === 'coalesced') && team && facts.model) {
       savings.record(team, facts.model, outcome, facts.tokensSaved ?? 0);
     }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if (isGenerate(request)) app.recordGenerate(request, reply);
   });
 
   app.get('/metrics', async (request, reply) => {
