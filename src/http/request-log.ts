@@ -4,6 +4,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export function logRequest(request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}): void {
+  if (!request.log.isLevelEnabled('info')) return;
   const f = request.facts;
   const round = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms));
   request.log.info(
