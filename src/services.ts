@@ -7,7 +7,7 @@ import { createCacheStore } from './cache/cache-store.js';
 import { createRedisFlightCoordinator } from './cache/redis-flight-coordinator.js';
 import { ResponseCache } from './cache/response-cache.js';
 import { Catalog } from './catalog/catalog.js';
-import type { Clock } from './clock.js';
+import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { createGrantStore, type GrantStore } from './generations/grant-store.js';
 import { createJobStore, type JobStore } from './generations/job-store.js';
@@ -87,7 +87,10 @@ export function createServices(input: {
     suppressed = 0;
   };
   const teamStore = store.kind === 'sqlite' ? createSqliteTeamStore(store) : createRedisTeamStore(store);
-  const baseQuotaStore = store.kind === 'sqlite' ? createSqliteQuotaStore(store) : createRedisQuotaStore(store);
+  // Replicas sharing Redis take lease and rate-window time from Redis itself (TIME), not from
+  // their own clocks; an injected clock (tests) stays the one time source.
+  const baseQuotaStore =
+    store.kind === 'sqlite' ? createSqliteQuotaStore(store) : createRedisQuotaStore(store, { useRedisTime: clock === systemClock });
   const quotaStore = input.onSettled ? observeSettlements(baseQuotaStore, input.onSettled) : baseQuotaStore;
   const upstream = input.upstream ?? createUpstreamClient(config);
   const auth = new Authenticator(teamStore, clock, config.auth.key_cache_ttl_ms);

@@ -2,9 +2,10 @@
 // Written when the reply ends (onResponse), or for a stream whose client left, when the
 // gateway has finished reading it.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 
 export function logRequest(request: FastifyRequest, reply: FastifyReply, extra: Record<string, unknown> = {}): void {
-  if (!request.log.isLevelEnabled('info')) return;
+  if (!(request.log as Logger).isLevelEnabled('info')) return;
   const f = request.facts;
   const round = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms));
   request.log.info(
