@@ -1,11 +1,16 @@
 // QuotaStore on SQLite: budgets, leases, rate windows and the usage ledger in one file. Every
 // decision runs in one BEGIN IMMEDIATE transaction, so two processes sharing the file also
 // serialize; a decision must never read and write in separate transactions.
+import type { Database } from 'better-sqlite3';
 import type { SqliteConnection } from '../store/connection.js';
 import type { LedgerCounters, LedgerRow, QuotaStore, ReserveInput, ReserveResult, SettleInput } from './quota-store.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
+/** Settled ids are kept this long, so a late second settle is still recognised (as on Redis). */
+const SETTLED_KEPT_MS = DAY;
+/** Settled ids are pruned oldest first, at most this many per reserve, at most once a second. */
+const PRUNE_BATCH = 5_000;
 const COUNTERS = [
   'requests', 'tokens_spent', 'tokens_saved', 'hits', 'coalesced', 'rejections', 'failures', 'outcome_unknown',
 ] as const;
@@ -15,17 +20,23 @@ interface State {
   reserved: number;
 }
 
-export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
-  const { db } = conn;
+/**
+ * Held reservations live in `held_reservations` (few rows: requests in flight, pending jobs);
+ * a sweep deletes the ones whose lease ran out, releasing their tokens. Settling deletes the
+ * held row and appends the id to `settled_reservations` (append-only, in `seq` order, so it is
+ * pruned from its oldest end without an index on time). An id in neither table (never held, or
+ * its lease ran out) is charged when settled, and then recorded as settled too.
+ */
+function createSchema(db: Database): void {
   db.exec(`
     CREATE TABLE IF NOT EXISTS quota_state (
       team TEXT PRIMARY KEY, period_id TEXT NOT NULL, spent NUMERIC NOT NULL, reserved NUMERIC NOT NULL);
-    CREATE TABLE IF NOT EXISTS reservations (
+    CREATE TABLE IF NOT EXISTS held_reservations (
       team TEXT NOT NULL, id TEXT NOT NULL, amount NUMERIC NOT NULL, expires_at INTEGER NOT NULL,
-      state TEXT NOT NULL CHECK (state IN ('held', 'settled', 'expired')), settled_at INTEGER,
-      PRIMARY KEY (team, id));
-    CREATE INDEX IF NOT EXISTS reservations_lease ON reservations(team, state, expires_at);
-    CREATE INDEX IF NOT EXISTS reservations_closed ON reservations(state, settled_at);
+      PRIMARY KEY (team, id)) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS held_reservations_lease ON held_reservations(team, expires_at);
+    CREATE TABLE IF NOT EXISTS settled_reservations (
+      seq INTEGER PRIMARY KEY, team TEXT NOT NULL, id TEXT NOT NULL, settled_at INTEGER NOT NULL, UNIQUE (team, id));
     CREATE TABLE IF NOT EXISTS rate_windows (
       team TEXT PRIMARY KEY, window_start INTEGER NOT NULL, count INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS ledger (
@@ -33,32 +44,57 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
       ${COUNTERS.map((c) => `${c} ${c.startsWith('tokens_') ? 'NUMERIC' : 'INTEGER'} NOT NULL DEFAULT 0`).join(', ')},
       PRIMARY KEY (day, team, model));
   `);
+  // Files written before the split kept every reservation, settled or not, in `reservations`.
+  db.transaction(() => {
+    const old = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'reservations'`).get();
+    if (!old) return;
+    db.exec(`
+      INSERT OR IGNORE INTO held_reservations (team, id, amount, expires_at)
+        SELECT team, id, amount, expires_at FROM reservations WHERE state = 'held';
+      INSERT OR IGNORE INTO settled_reservations (team, id, settled_at)
+        SELECT team, id, settled_at FROM reservations WHERE state = 'settled' ORDER BY settled_at;
+      DROP TABLE reservations;
+    `);
+  }).immediate();
+}
+
+export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
+  const { db } = conn;
+  createSchema(db);
   const q = {
     getState: db.prepare(`SELECT period_id, spent, reserved FROM quota_state WHERE team = ?`),
     putState: db.prepare(`
       INSERT INTO quota_state (team, period_id, spent, reserved) VALUES (?, ?, ?, ?)
       ON CONFLICT(team) DO UPDATE SET period_id = excluded.period_id, spent = excluded.spent,
         reserved = excluded.reserved`),
+    // Settling: spent starts from zero in a new period; the held amount (if any) is released.
+    chargeState: db.prepare(`
+      INSERT INTO quota_state (team, period_id, spent, reserved) VALUES (@team, @periodId, @actual, 0)
+      ON CONFLICT(team) DO UPDATE SET spent = IIF(period_id = excluded.period_id, spent, 0) + excluded.spent,
+        period_id = excluded.period_id, reserved = MAX(0, reserved - @release)`),
     releaseReserved: db.prepare(`UPDATE quota_state SET reserved = MAX(0, reserved - ?) WHERE team = ?`),
     expiredSum: db
-      .prepare(`SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE team = ? AND state = 'held' AND expires_at <= ?`)
-      .pluck(),
-    expire: db.prepare(`
-      UPDATE reservations SET state = 'expired', settled_at = ? WHERE team = ? AND state = 'held' AND expires_at <= ?`),
-    getRes: db.prepare(`SELECT amount, expires_at, state FROM reservations WHERE team = ? AND id = ?`),
-    insertRes: db.prepare(`
-      INSERT INTO reservations (team, id, amount, expires_at, state) VALUES (?, ?, ?, ?, 'held')`),
-    settleRes: db.prepare(`
-      INSERT INTO reservations (team, id, amount, expires_at, state, settled_at) VALUES (?, ?, 0, ?, 'settled', ?)
-      ON CONFLICT(team, id) DO UPDATE SET state = 'settled', settled_at = excluded.settled_at`),
-    extendRes: db.prepare(`UPDATE reservations SET expires_at = ? WHERE team = ? AND id = ?`),
-    prune: db.prepare(`DELETE FROM reservations WHERE state IN ('settled', 'expired') AND settled_at < ?`),
+      .prepare(`SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM held_reservations WHERE team = ? AND expires_at <= ?`)
+      .raw(),
+    deleteExpired: db.prepare(`DELETE FROM held_reservations WHERE team = ? AND expires_at <= ?`),
+    isHeld: db.prepare(`SELECT 1 FROM held_reservations WHERE team = ? AND id = ?`).pluck(),
+    isSettled: db.prepare(`SELECT 1 FROM settled_reservations WHERE team = ? AND id = ?`).pluck(),
+    hold: db.prepare(`INSERT INTO held_reservations (team, id, amount, expires_at) VALUES (?, ?, ?, ?)`),
+    unhold: db.prepare(`DELETE FROM held_reservations WHERE team = ? AND id = ? RETURNING amount`).pluck(),
+    markSettled: db.prepare(`INSERT OR IGNORE INTO settled_reservations (team, id, settled_at) VALUES (?, ?, ?)`),
+    // A lease that already ran out is over even if no sweep has noticed yet; a shorter one never cuts it.
+    extend: db.prepare(`
+      UPDATE held_reservations SET expires_at = @until
+      WHERE team = @team AND id = @id AND expires_at > @now AND expires_at < @until`),
+    prune: db.prepare(`
+      DELETE FROM settled_reservations
+      WHERE seq IN (SELECT seq FROM settled_reservations ORDER BY seq LIMIT ?) AND settled_at < ?`),
     getRate: db.prepare(`SELECT window_start, count FROM rate_windows WHERE team = ?`),
     putRate: db.prepare(`
       INSERT INTO rate_windows (team, window_start, count) VALUES (?, ?, ?)
       ON CONFLICT(team) DO UPDATE SET window_start = excluded.window_start, count = excluded.count`),
-    heldCount: db.prepare(`SELECT COUNT(*) FROM reservations WHERE team = ? AND state = 'held' AND expires_at > ?`).pluck(),
-    outstanding: db.prepare(`SELECT COUNT(*) FROM reservations WHERE state = 'held' AND expires_at > ?`).pluck(),
+    heldCount: db.prepare(`SELECT COUNT(*) FROM held_reservations WHERE team = ? AND expires_at > ?`).pluck(),
+    outstanding: db.prepare(`SELECT COUNT(*) FROM held_reservations WHERE expires_at > ?`).pluck(),
     bump: db.prepare(`
       INSERT INTO ledger (day, team, model, ${COUNTERS.join(', ')})
       VALUES (@day, @team, @model, ${COUNTERS.map((c) => `@${c}`).join(', ')})
@@ -81,71 +117,68 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     return { spent: row.period_id === periodId ? row.spent : 0, reserved: row.reserved };
   };
 
-  /** Ends the team's leases that ran out at or before `now`, giving their tokens back. */
-  const sweep = (team: string, now: number) => {
-    const freed = Number(q.expiredSum.get(team, now));
-    if (q.expire.run(now, team, now).changes > 0) q.releaseReserved.run(freed, team);
+  /** Ends the team's leases that ran out at or before `now`; returns the tokens they held. */
+  const sweep = (team: string, now: number): number => {
+    const [count, freed] = q.expiredSum.get(team, now) as [number, number];
+    if (count > 0) q.deleteExpired.run(team, now);
+    return freed;
   };
 
-  // Closed reservations are kept a day so a late second settle is still recognised, then go.
   let prunedAt = -Infinity;
   const pruneMaybe = (now: number) => {
-    if (now - prunedAt < MINUTE) return;
+    if (now - prunedAt < 1_000) return;
     prunedAt = now;
-    q.prune.run(now - DAY);
+    q.prune.run(PRUNE_BATCH, now - SETTLED_KEPT_MS);
   };
 
   const reserveTx = db.transaction((i: ReserveInput): ReserveResult => {
     pruneMaybe(i.now);
-    sweep(i.team, i.now);
     const st = load(i.team, i.periodId);
-    q.putState.run(i.team, i.periodId, st.spent, st.reserved);
+    const freed = sweep(i.team, i.now);
+    st.reserved = Math.max(0, st.reserved - freed);
+    // The state row is written once, and only when something changed (a sweep, a reservation).
+    const keep = () => freed > 0 && q.putState.run(i.team, i.periodId, st.spent, st.reserved);
     // A retried reserve (e.g. resent after a dropped connection) must not hold twice.
-    if (q.getRes.get(i.team, i.reservationId)) return { ok: true, ...st };
+    if (q.isHeld.get(i.team, i.reservationId) || q.isSettled.get(i.team, i.reservationId)) {
+      keep();
+      return { ok: true, ...st };
+    }
     const window = i.now - (i.now % MINUTE);
     let count = 0;
     if (i.requestsPerMinute !== null) {
       const rate = q.getRate.get(i.team) as { window_start: number; count: number } | undefined;
       count = rate?.window_start === window ? rate.count : 0;
       if (count >= i.requestsPerMinute) {
+        keep();
         bump(i.day, i.team, i.model, { requests: 1, rejections: 1 });
         return { ok: false, reason: 'rate_limit', retryAfterMs: window + MINUTE - i.now };
       }
     }
     if (i.budgetTokens !== null && st.spent + st.reserved + i.amount > i.budgetTokens) {
+      keep();
       bump(i.day, i.team, i.model, { requests: 1, rejections: 1 });
       return { ok: false, reason: 'budget', ...st };
     }
     st.reserved += i.amount;
     q.putState.run(i.team, i.periodId, st.spent, st.reserved);
-    q.insertRes.run(i.team, i.reservationId, i.amount, i.now + i.leaseMs);
+    q.hold.run(i.team, i.reservationId, i.amount, i.now + i.leaseMs);
     if (i.requestsPerMinute !== null) q.putRate.run(i.team, window, count + 1);
     return { ok: true, ...st };
   });
 
   const settleTx = db.transaction((i: SettleInput): boolean => {
-    const res = q.getRes.get(i.team, i.reservationId) as { amount: number; state: string } | undefined;
-    if (res?.state === 'settled') return false;
-    const st = load(i.team, i.periodId);
-    // Held (even if its lease ran out unswept): release it. Expired or unknown: already released.
-    if (res?.state === 'held') st.reserved = Math.max(0, st.reserved - res.amount);
-    st.spent += i.actual;
-    q.putState.run(i.team, i.periodId, st.spent, st.reserved);
-    q.settleRes.run(i.team, i.reservationId, i.now, i.now);
+    if (q.markSettled.run(i.team, i.reservationId, i.now).changes === 0) return false;
+    // Held (even if its lease ran out unswept): release it. Swept or never held: already released.
+    const release = (q.unhold.get(i.team, i.reservationId) as number | undefined) ?? 0;
+    q.chargeState.run({ team: i.team, periodId: i.periodId, actual: i.actual, release });
     const failed = i.outcome === 'failed' || i.outcome === 'error' ? 1 : 0;
     bump(i.day, i.team, i.model, { requests: 1, tokens_spent: i.actual, failures: failed });
     return true;
   });
 
-  const extendTx = db.transaction((team: string, id: string, leaseMs: number, now: number) => {
-    const res = q.getRes.get(team, id) as { expires_at: number; state: string } | undefined;
-    // A lease that already ran out is over even if no sweep has noticed yet.
-    if (!res || res.state !== 'held' || res.expires_at <= now) return;
-    if (now + leaseMs > res.expires_at) q.extendRes.run(now + leaseMs, team, id);
-  });
-
   const usageTx = db.transaction((team: string, periodId: string, now: number) => {
-    sweep(team, now);
+    const freed = sweep(team, now);
+    if (freed > 0) q.releaseReserved.run(freed, team);
     return { ...load(team, periodId), outstanding: Number(q.heldCount.get(team, now)) };
   });
 
@@ -161,7 +194,7 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
   return {
     reserve: async (input) => reserveTx.immediate(input),
     settle: async (input) => settleTx.immediate(input),
-    extend: async (team, id, leaseMs, now) => extendTx.immediate(team, id, leaseMs, now),
+    extend: async (team, id, leaseMs, now) => void q.extend.run({ team, id, now, until: now + leaseMs }),
     markUnknown: async ({ team, model, day }) => bumpTx.immediate(day, team, model, { requests: 1, outcome_unknown: 1 }),
     countRejection: async ({ team, model, day }) => bumpTx.immediate(day, team, model, { requests: 1, rejections: 1 }),
     usage: async (team, periodId, now) => usageTx.immediate(team, periodId, now),

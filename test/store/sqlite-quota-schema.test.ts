@@ -1,0 +1,62 @@
+// SQLite QuotaStore housekeeping: a file written before held and settled reservations were
+// split keeps its live leases and its settled ids, and settled ids go after a day, oldest first.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSqliteQuotaStore } from '../../src/quota/sqlite-quota-store.js';
+import type { SettleInput } from '../../src/quota/quota-store.js';
+import type { SqliteConnection, StoreConnection } from '../../src/store/connection.js';
+import { backends, cleanup } from '../helpers/backends.js';
+
+const T0 = Date.UTC(2026, 0, 15, 12);
+const DAY = 86_400_000;
+const settle = (id: string, actual: number, now = T0): SettleInput => ({
+  team: 'ml', reservationId: id, actual, outcome: 'completed', periodId: 'month:2026-01', model: 'flux', day: '2026-01-15', now,
+});
+
+describe('SQLite QuotaStore schema', () => {
+  let conn: StoreConnection;
+  let db: SqliteConnection['db'];
+  beforeEach(async () => {
+    conn = await backends.find((b) => b.name === 'sqlite')!.open();
+    if (conn.kind !== 'sqlite') throw new Error('expected SQLite');
+    db = conn.db;
+  });
+  afterEach(async () => cleanup(conn));
+
+  it('carries held and settled reservations over from the single reservations table', async () => {
+    db.exec(`
+      CREATE TABLE quota_state (team TEXT PRIMARY KEY, period_id TEXT NOT NULL, spent NUMERIC NOT NULL, reserved NUMERIC NOT NULL);
+      CREATE TABLE reservations (
+        team TEXT NOT NULL, id TEXT NOT NULL, amount NUMERIC NOT NULL, expires_at INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('held', 'settled', 'expired')), settled_at INTEGER, PRIMARY KEY (team, id));
+      INSERT INTO quota_state VALUES ('ml', 'month:2026-01', 50, 300);
+      INSERT INTO reservations VALUES
+        ('ml', 'held', 300, ${T0 + 60_000}, 'held', NULL),
+        ('ml', 'settled', 0, ${T0}, 'settled', ${T0 - 1000}),
+        ('ml', 'expired', 0, ${T0 - 5000}, 'expired', ${T0 - 5000});
+    `);
+    const store = createSqliteQuotaStore(conn as SqliteConnection);
+    expect(await store.usage('ml', 'month:2026-01', T0)).toEqual({ spent: 50, reserved: 300, outstanding: 1 });
+    expect(await store.settle(settle('settled', 10))).toBe(false);
+    expect(await store.settle(settle('expired', 10))).toBe(true); // its lease ended: charged, nothing to release
+    expect(await store.settle(settle('held', 100))).toBe(true);
+    expect(await store.usage('ml', 'month:2026-01', T0)).toEqual({ spent: 160, reserved: 0, outstanding: 0 });
+    expect(db.prepare(`SELECT name FROM sqlite_master WHERE name = 'reservations'`).get()).toBeUndefined();
+  });
+
+  it('forgets settled ids a day after settling, oldest first', async () => {
+    const store = createSqliteQuotaStore(conn as SqliteConnection);
+    const count = () => db.prepare(`SELECT COUNT(*) FROM settled_reservations`).pluck().get();
+    for (const [id, at] of [['a', T0], ['b', T0 + 10_000]] as const) {
+      await store.reserve({
+        team: 'ml', reservationId: id, amount: 10, budgetTokens: null, periodId: 'month:2026-01', leaseMs: 60_000,
+        requestsPerMinute: null, model: 'flux', day: '2026-01-15', now: at,
+      });
+      expect(await store.settle(settle(id, 10, at))).toBe(true);
+    }
+    expect(count()).toBe(2);
+    const later = { team: 'ml', amount: 10, budgetTokens: null, periodId: 'month:2026-01', leaseMs: 60_000, requestsPerMinute: null, model: 'flux', day: '2026-01-16' };
+    await store.reserve({ ...later, reservationId: 'c', now: T0 + DAY + 5_000 });
+    expect(count()).toBe(1);
+    expect(await store.settle(settle('b', 10, T0 + DAY + 5_000))).toBe(false);
+  });
+});
