@@ -21,7 +21,7 @@ export async function forwardGenerate(
   facts: RequestFacts,
   cacheKey: string | null,
 ): Promise<ForwardResult> {
-  const { quota, upstream, catalog, config, grants, clock, balance } = services;
+  const { quota, upstream, catalog, config, balance } = services;
   const team = principal.team;
   const reservation = await quota.reserve(team, request.model, quota.estimate(request.model));
   const started = performance.now();
@@ -45,9 +45,9 @@ export async function forwardGenerate(
   }
   const generation = readGeneration(res.body);
   facts.tokensSpent = generation.status === 'pending' ? 0 : generation.tokensSpent;
-  if (generation.id) await grants.grant(generation.id, team.name, clock.now()).catch(services.storeError);
   // The key goes with a pending job only: its result is cached when the job is seen to end.
   // A result upstream has already given is cached by the caller (src/cache/cached-generate.ts).
-  await applyOutcome(services, reservation, generation, generation.status === 'pending' ? cacheKey : null);
+  // The team may poll its generation: granted with the settlement.
+  await applyOutcome(services, reservation, generation, generation.status === 'pending' ? cacheKey : null, true);
   return { res, generation };
 }

@@ -7,21 +7,27 @@ import type { Services } from '../services.js';
 import type { Reservation } from '../quota/quota-service.js';
 import type { GenerationFacts } from './generation.js';
 
+/**
+ * With `grant`, the reservation's team is also let poll the generation (the request that
+ * started it): written with the settlement, in the same commit or round trip.
+ */
 export async function applyOutcome(
   services: Services,
   reservation: Reservation,
   facts: GenerationFacts,
   cacheKey: string | null,
+  grant = false,
 ): Promise<void> {
   const { quota, jobs, clock } = services;
   try {
     if (facts.status === 'pending' && facts.id) {
+      if (grant) await services.grants.grant(facts.id, reservation.team, clock.now()).catch(services.storeError);
       await quota.keepPending(reservation);
       await jobs.add({ generation_id: facts.id, reservation, cache_key: cacheKey, created_at: clock.now() });
       return;
     }
     const failed = facts.status === 'failed';
-    await quota.settle(reservation, failed ? 0 : facts.tokensSpent, failed ? 'failed' : 'completed');
+    await quota.settle(reservation, failed ? 0 : facts.tokensSpent, failed ? 'failed' : 'completed', grant ? facts.id : null);
   } catch (err) {
     // Upstream has answered (and maybe charged): the client still gets its answer; the
     // reservation's lease returns the budget, and the error is logged for the operator.

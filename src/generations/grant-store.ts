@@ -1,6 +1,8 @@
 // Who may poll which generation: the team that started it, and any team the cache or a
 // coalesced answer handed it to. GET /api/v2/generate/:id answers 404 to everyone else, so a
 // team can never read another team's prompts or results by guessing ids.
+import type { Database } from 'better-sqlite3';
+import type { ChainableCommander } from 'ioredis';
 import type { StoreConnection } from '../store/connection.js';
 
 export interface GrantStore {
@@ -11,33 +13,47 @@ export interface GrantStore {
 /** Grants are kept this long: longer than any job runs or any client polls. */
 const GRANT_TTL_MS = 30 * 24 * 3600 * 1000;
 
-export function createGrantStore(conn: StoreConnection): GrantStore {
-  if (conn.kind === 'redis') {
-    const { redis, prefix } = conn;
-    const key = (id: string) => `${prefix}gen:${id}:teams`;
-    return {
-      async grant(id, team) {
-        await redis.multi().sadd(key(id), team).pexpire(key(id), GRANT_TTL_MS).exec();
-      },
-      isGranted: async (id, team) => (await redis.sismember(key(id), team)) === 1,
-    };
-  }
-  const { db } = conn;
+const redisKey = (prefix: string, id: string) => `${prefix}gen:${id}:teams`;
+
+/** Queues a grant on a Redis pipeline or MULTI; the quota store sends it with a settlement. */
+export function queueRedisGrant(pipe: ChainableCommander, prefix: string, id: string, team: string): void {
+  pipe.sadd(redisKey(prefix, id), team).pexpire(redisKey(prefix, id), GRANT_TTL_MS);
+}
+
+/** Writes grants into the SQLite file; the quota store calls it inside a settlement's transaction. */
+export function sqliteGrantWriter(db: Database): (id: string, team: string, now: number) => void {
   db.exec(`CREATE TABLE IF NOT EXISTS generation_grants (
     generation_id TEXT NOT NULL, team TEXT NOT NULL, granted_at INTEGER NOT NULL,
     PRIMARY KEY (generation_id, team))`);
   const insert = db.prepare(`INSERT OR IGNORE INTO generation_grants VALUES (?, ?, ?)`);
-  const check = db.prepare(`SELECT 1 FROM generation_grants WHERE generation_id = ? AND team = ? AND granted_at > ?`).pluck();
   const prune = db.prepare(`DELETE FROM generation_grants WHERE granted_at <= ?`);
   let lastPrune = 0;
+  return (id, team, now) => {
+    insert.run(id, team, now);
+    if (now - lastPrune > 3600_000) {
+      lastPrune = now;
+      prune.run(now - GRANT_TTL_MS);
+    }
+  };
+}
+
+export function createGrantStore(conn: StoreConnection): GrantStore {
+  if (conn.kind === 'redis') {
+    const { redis, prefix } = conn;
+    return {
+      async grant(id, team) {
+        const multi = redis.multi();
+        queueRedisGrant(multi, prefix, id, team);
+        await multi.exec();
+      },
+      isGranted: async (id, team) => (await redis.sismember(redisKey(prefix, id), team)) === 1,
+    };
+  }
+  const { db } = conn;
+  const write = sqliteGrantWriter(db);
+  const check = db.prepare(`SELECT 1 FROM generation_grants WHERE generation_id = ? AND team = ? AND granted_at > ?`).pluck();
   return {
-    async grant(id, team, now) {
-      insert.run(id, team, now);
-      if (now - lastPrune > 3600_000) {
-        lastPrune = now;
-        prune.run(now - GRANT_TTL_MS);
-      }
-    },
+    grant: async (id, team, now) => write(id, team, now),
     isGranted: async (id, team, now) => check.get(id, team, now - GRANT_TTL_MS) !== undefined,
   };
 }

@@ -113,8 +113,11 @@ export class QuotaService {
     }
   }
 
-  /** Settles with what upstream charged (0 for failed or errors). Returns false when already settled. */
-  async settle(reservation: Reservation, actual: number, outcome: SettleOutcome): Promise<boolean> {
+  /**
+   * Settles with what upstream charged (0 for failed or errors). Returns false when already
+   * settled. With `generationId`, the reservation's team may poll it, granted in the same step.
+   */
+  async settle(reservation: Reservation, actual: number, outcome: SettleOutcome, generationId?: string | null): Promise<boolean> {
     const now = this.clock.now();
     const settled = await this.store.settle({
       team: reservation.team,
@@ -125,6 +128,7 @@ export class QuotaService {
       model: reservation.model,
       day: ledgerDay(now),
       now,
+      grant: generationId ? { generationId, team: reservation.team } : undefined,
     });
     if (settled && actual > 0) this.balance.spent(actual, this.onStoreError);
     return settled;

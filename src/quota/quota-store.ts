@@ -55,6 +55,8 @@ export interface SettleInput {
   model: string;
   day: string;
   now: number;
+  /** Lets `team` poll this generation (src/generations/grant-store.ts), written in the same step: one commit, not two. */
+  grant?: { generationId: string; team: string };
 }
 
 export interface TeamUsage {
@@ -76,7 +78,7 @@ export interface SavingsRow {
 export interface QuotaStore {
   /** Atomically: sweep expired leases, check the rate limit, then reserve only if spent + reserved + amount <= budget. A refusal consumes nothing and counts a ledger rejection. */
   reserve(input: ReserveInput): Promise<ReserveResult>;
-  /** Releases the reservation (if still held) and adds `actual` to spent and the ledger, once: settling the same reservation again is a no-op returning false. A reservation whose lease expired is still charged (upstream charged it). */
+  /** Releases the reservation (if still held) and adds `actual` to spent and the ledger, once: settling the same reservation again is a no-op returning false. A reservation whose lease expired is still charged (upstream charged it). A grant is written either way. */
   settle(input: SettleInput): Promise<boolean>;
   /** Keeps a reservation for longer (pending async jobs, outcome-unknown requests). */
   extend(team: string, reservationId: string, leaseMs: number, now: number): Promise<void>;

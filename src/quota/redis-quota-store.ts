@@ -2,6 +2,7 @@
 // over keys that share the team's hash tag, so it is atomic and Cluster-safe. Team indexes
 // (plain SADD outside the scripts) only help listing; they never decide anything.
 import type { ChainableCommander } from 'ioredis';
+import { queueRedisGrant } from '../generations/grant-store.js';
 import type { RedisConnection } from '../store/connection.js';
 import { extendLua, ledgerAddLua, reserveLua, settleLua, usageLua } from './lua/quota-scripts.js';
 import type { LedgerCounters, LedgerRow, QuotaStore } from './quota-store.js';
@@ -45,14 +46,25 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
     days: (team: string) => `${prefix}ledger:${tag(team)}:days`,
   };
 
-  /** Adds `team` to the given indexes, then runs one script, in one round trip. */
-  const run = async (team: string, indexes: string[], name: ScriptName, args: Arg[]): Promise<unknown> => {
+  /**
+   * Adds `team` to the given indexes, runs one script, then whatever `also` queues (a grant),
+   * in one round trip. Returns the script's reply; a failed script or `also` command throws.
+   */
+  const run = async (
+    team: string,
+    indexes: string[],
+    name: ScriptName,
+    args: Arg[],
+    also?: (pipe: ChainableCommander) => void,
+  ): Promise<unknown> => {
     const pipe = redis.pipeline();
     for (const index of indexes) pipe.sadd(index, team);
     (pipe as ChainableCommander & Record<ScriptName, (...a: Arg[]) => ChainableCommander>)[name](...args);
+    also?.(pipe);
     const results = (await pipe.exec()) ?? [];
-    const [err, out] = results[results.length - 1] ?? [new Error('empty pipeline reply'), null];
+    const [err, out] = results[indexes.length] ?? [new Error('empty pipeline reply'), null];
     if (err) throw err;
+    for (const [alsoErr] of results.slice(indexes.length + 1)) if (alsoErr) throw alsoErr;
     return out;
   };
   const ledgerAdd = (team: string, model: string, day: string, add: Partial<LedgerCounters>) => {
@@ -79,12 +91,13 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
     },
 
     async settle(i) {
+      const { grant } = i;
       const failed = i.outcome === 'failed' || i.outcome === 'error' ? '1' : '0';
       const out = await run(i.team, [k.ledgerTeams], 'egwQuotaSettle', [
         k.state(i.team), k.leases(i.team), k.held(i.team), k.record(i.team, i.reservationId),
         k.ledger(i.team, i.day), k.days(i.team),
         i.reservationId, i.actual, i.periodId, i.model, i.day, failed, DAY,
-      ]);
+      ], grant && ((pipe) => queueRedisGrant(pipe, prefix, grant.generationId, grant.team)));
       return Number(out) === 1;
     },
 

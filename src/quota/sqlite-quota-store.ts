@@ -2,6 +2,7 @@
 // decision runs in one BEGIN IMMEDIATE transaction, so two processes sharing the file also
 // serialize; a decision must never read and write in separate transactions.
 import type { Database } from 'better-sqlite3';
+import { sqliteGrantWriter } from '../generations/grant-store.js';
 import type { SqliteConnection } from '../store/connection.js';
 import type { LedgerCounters, LedgerRow, QuotaStore, ReserveInput, ReserveResult, SettleInput } from './quota-store.js';
 
@@ -103,6 +104,7 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
       SELECT day, team, model, ${COUNTERS.join(', ')} FROM ledger
       WHERE day >= ? AND day <= ? ORDER BY day, team, model`),
   };
+  const grant = sqliteGrantWriter(db);
 
   const bump = (day: string, team: string, model: string, add: Partial<LedgerCounters>) => {
     const row: Record<string, unknown> = { day, team, model };
@@ -167,6 +169,7 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
   });
 
   const settleTx = db.transaction((i: SettleInput): boolean => {
+    if (i.grant) grant(i.grant.generationId, i.grant.team, i.now);
     if (q.markSettled.run(i.team, i.reservationId, i.now).changes === 0) return false;
     // Held (even if its lease ran out unswept): release it. Swept or never held: already released.
     const release = (q.unhold.get(i.team, i.reservationId) as number | undefined) ?? 0;

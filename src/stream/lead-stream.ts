@@ -136,9 +136,10 @@ async function answerWhole(
     const generation = readGeneration(body);
     request.facts.tokensSpent = generation.status === 'pending' ? 0 : generation.tokensSpent;
     const team = request.principal!.team.name;
-    if (generation.id) await services.grants.grant(generation.id, team, services.clock.now()).catch(services.storeError);
     // The key goes with a pending job only (its end is cached then); a result in hand is cached below.
-    await applyOutcome(services, reservation, generation, generation.status === 'pending' ? (ctx.plan?.key ?? null) : null);
+    // The team may poll its generation: granted with the settlement.
+    const cacheKey = generation.status === 'pending' ? (ctx.plan?.key ?? null) : null;
+    await applyOutcome(services, reservation, generation, cacheKey, true);
     if (ctx.plan) await services.cache.remember(ctx.plan, up.status, generation, team, ctx.parsed.model).catch(services.storeError);
   } else {
     if (up.status === 402) services.balance.exhausted();

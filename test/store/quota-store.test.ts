@@ -2,6 +2,7 @@
 // on SQLite and on a real Redis. Time is the `now` each call passes; nothing sleeps.
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createGrantStore } from '../../src/generations/grant-store.js';
 import { createRedisQuotaStore } from '../../src/quota/redis-quota-store.js';
 import { createSqliteQuotaStore } from '../../src/quota/sqlite-quota-store.js';
 import type { QuotaStore, ReserveInput, SettleInput } from '../../src/quota/quota-store.js';
@@ -84,6 +85,18 @@ describe.each(backends)('QuotaStore on $name', (backend) => {
     expect(await store.settle(done(r, 80))).toBe(false);
     expect(await usage()).toEqual({ spent: 80, reserved: 0, outstanding: 0 });
     expect((await store.ledger('2026-01-15', '2026-01-15'))[0]).toMatchObject({ requests: 1, tokens_spent: 80 });
+  });
+
+  it('writes the generation grant a settle carries, in the same step, also when already settled', async () => {
+    const grants = createGrantStore(conn);
+    const r = res();
+    await store.reserve(r);
+    expect(await store.settle(done(r, 80, { grant: { generationId: 'gen-1', team: 'ml' } }))).toBe(true);
+    expect(await grants.isGranted('gen-1', 'ml', T0)).toBe(true);
+    expect(await grants.isGranted('gen-1', 'art', T0)).toBe(false);
+    expect(await store.settle(done(r, 80, { grant: { generationId: 'gen-1', team: 'art' } }))).toBe(false);
+    expect(await grants.isGranted('gen-1', 'art', T0)).toBe(true);
+    expect(await usage()).toEqual({ spent: 80, reserved: 0, outstanding: 0 });
   });
 
   it('gives the budget back when a lease ends, and still charges a settle after that', async () => {
