@@ -27,17 +27,14 @@ export function createSqliteCacheStore(conn: SqliteConnection): CacheStore {
       const value = q.get.get(key, now);
       return Buffer.isBuffer(value) ? value : null;
     },
-    async set(key, value, expiresAt, now) {
-      if (now - lastPrune > PRUNE_EVERY_MS) prune(now);
-      if (expiresAt <= now) {
-        q.delete.run(key);
-        return;
-      }
-      q.set.run(key, value, expiresAt);
-    },
-    async delete(key) {
-      q.delete.run(key);
-    },
+    // Writes commit with the other writes of their event-loop turn (src/store/sqlite-write-queue.ts).
+    set: (key, value, expiresAt, now) =>
+      conn.writes.run(() => {
+        if (now - lastPrune > PRUNE_EVERY_MS) prune(now);
+        if (expiresAt <= now) q.delete.run(key);
+        else q.set.run(key, value, expiresAt);
+      }),
+    delete: (key) => conn.writes.run(() => void q.delete.run(key)),
     prune: async (now) => prune(now),
   };
 }

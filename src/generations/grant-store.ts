@@ -53,7 +53,7 @@ export function createGrantStore(conn: StoreConnection): GrantStore {
   const write = sqliteGrantWriter(db);
   const check = db.prepare(`SELECT 1 FROM generation_grants WHERE generation_id = ? AND team = ? AND granted_at > ?`).pluck();
   return {
-    grant: async (id, team, now) => write(id, team, now),
+    grant: (id, team, now) => conn.writes.run(() => write(id, team, now)),
     isGranted: async (id, team, now) => check.get(id, team, now - GRANT_TTL_MS) !== undefined,
   };
 }

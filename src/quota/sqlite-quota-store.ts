@@ -1,5 +1,6 @@
 // QuotaStore on SQLite: budgets, leases, rate windows and the usage ledger in one file. Every
-// decision runs in one BEGIN IMMEDIATE transaction, so two processes sharing the file also
+// decision runs within one BEGIN IMMEDIATE transaction (reserves and settlements share theirs
+// with the other writes of the same event-loop turn), so two processes sharing the file also
 // serialize; a decision must never read and write in separate transactions.
 import type { Database } from 'better-sqlite3';
 import { sqliteGrantWriter } from '../generations/grant-store.js';
@@ -133,7 +134,7 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     q.prune.run(PRUNE_BATCH, now - SETTLED_KEPT_MS);
   };
 
-  const reserveTx = db.transaction((i: ReserveInput): ReserveResult => {
+  const reserve = (i: ReserveInput): ReserveResult => {
     pruneMaybe(i.now);
     const st = load(i.team, i.periodId);
     const freed = sweep(i.team, i.now);
@@ -166,9 +167,9 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     q.hold.run(i.team, i.reservationId, i.amount, i.now + i.leaseMs);
     if (i.requestsPerMinute !== null) q.putRate.run(i.team, window, count + 1);
     return { ok: true, ...st };
-  });
+  };
 
-  const settleTx = db.transaction((i: SettleInput): boolean => {
+  const settle = (i: SettleInput): boolean => {
     if (i.grant) grant(i.grant.generationId, i.grant.team, i.now);
     if (q.markSettled.run(i.team, i.reservationId, i.now).changes === 0) return false;
     // Held (even if its lease ran out unswept): release it. Swept or never held: already released.
@@ -177,7 +178,7 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     const failed = i.outcome === 'failed' || i.outcome === 'error' ? 1 : 0;
     bump(i.day, i.team, i.model, { requests: 1, tokens_spent: i.actual, failures: failed });
     return true;
-  });
+  };
 
   const usageTx = db.transaction((team: string, periodId: string, now: number) => {
     const freed = sweep(team, now);
@@ -195,8 +196,9 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
   const bumpTx = db.transaction(bump);
 
   return {
-    reserve: async (input) => reserveTx.immediate(input),
-    settle: async (input) => settleTx.immediate(input),
+    // The request path's decisions commit with the other writes of their turn (group commit).
+    reserve: (input) => conn.writes.run(() => reserve(input)),
+    settle: (input) => conn.writes.run(() => settle(input)),
     extend: async (team, id, leaseMs, now) => void q.extend.run({ team, id, now, until: now + leaseMs }),
     markUnknown: async ({ team, model, day }) => bumpTx.immediate(day, team, model, { requests: 1, outcome_unknown: 1 }),
     countRejection: async ({ team, model, day }) => bumpTx.immediate(day, team, model, { requests: 1, rejections: 1 }),

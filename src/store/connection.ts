@@ -5,10 +5,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
+import { SqliteWriteQueue } from './sqlite-write-queue.js';
 
 export interface SqliteConnection {
   kind: 'sqlite';
   db: Database.Database;
+  /** Group commit of the hot writes (./sqlite-write-queue.ts), shared by every store on this file. */
+  writes: SqliteWriteQueue;
   path: string;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -52,15 +55,19 @@ function openSqlite(rawPath: string, options: OpenStoreOptions): SqliteConnectio
   db.pragma(`synchronous = ${options.sqliteSynchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
+  const writes = new SqliteWriteQueue(db);
   return {
     kind: 'sqlite',
     db,
+    writes,
     path,
     ping: async () => {
       db.prepare('SELECT 1').get();
     },
     close: async () => {
-      if (db.open) db.close();
+      if (!db.open) return;
+      writes.flush();
+      db.close();
     },
   };
 }
