@@ -2,7 +2,7 @@
 // coalesced answer handed it to. GET /api/v2/generate/:id answers 404 to everyone else, so a
 // team can never read another team's prompts or results by guessing ids.
 import type { Database } from 'better-sqlite3';
-import type { ChainableCommander } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { StoreConnection } from '../store/connection.js';
 
 export interface GrantStore {
@@ -15,9 +15,12 @@ const GRANT_TTL_MS = 30 * 24 * 3600 * 1000;
 
 const redisKey = (prefix: string, id: string) => `${prefix}gen:${id}:teams`;
 
-/** Queues a grant on a Redis pipeline or MULTI; the quota store sends it with a settlement. */
-export function queueRedisGrant(pipe: ChainableCommander, prefix: string, id: string, team: string): void {
-  pipe.sadd(redisKey(prefix, id), team).pexpire(redisKey(prefix, id), GRANT_TTL_MS);
+/**
+ * Sends a grant's commands; the quota store sends them with a settlement, in the same round
+ * trip (auto-pipelining). One connection keeps their order: the expiry follows the add.
+ */
+export function sendRedisGrant(redis: Redis, prefix: string, id: string, team: string): Promise<unknown>[] {
+  return [redis.sadd(redisKey(prefix, id), team), redis.pexpire(redisKey(prefix, id), GRANT_TTL_MS)];
 }
 
 /** Writes grants into the SQLite file; the quota store calls it inside a settlement's transaction. */
@@ -42,9 +45,7 @@ export function createGrantStore(conn: StoreConnection): GrantStore {
     const { redis, prefix } = conn;
     return {
       async grant(id, team) {
-        const multi = redis.multi();
-        queueRedisGrant(multi, prefix, id, team);
-        await multi.exec();
+        await redis.multi().sadd(redisKey(prefix, id), team).pexpire(redisKey(prefix, id), GRANT_TTL_MS).exec();
       },
       isGranted: async (id, team) => (await redis.sismember(redisKey(prefix, id), team)) === 1,
     };

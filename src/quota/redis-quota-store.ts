@@ -1,8 +1,7 @@
 // QuotaStore on Redis, shared by replicas: each decision is one Lua script (./lua/quota-scripts.ts)
 // over keys that share the team's hash tag, so it is atomic and Cluster-safe. Team indexes
 // (plain SADD outside the scripts) only help listing; they never decide anything.
-import type { ChainableCommander } from 'ioredis';
-import { queueRedisGrant } from '../generations/grant-store.js';
+import { sendRedisGrant } from '../generations/grant-store.js';
 import type { RedisConnection } from '../store/connection.js';
 import { extendLua, ledgerAddLua, reserveLua, settleLua, usageLua } from './lua/quota-scripts.js';
 import type { LedgerCounters, LedgerRow, QuotaStore } from './quota-store.js';
@@ -21,6 +20,8 @@ const scripts = {
 } as const;
 type ScriptName = keyof typeof scripts;
 type Arg = string | number;
+/** A team is added to an index again at most this often by one process (the set keeps it anyway). */
+const INDEX_REFRESH_MS = 60_000;
 
 export interface RedisQuotaStoreOptions {
   /** Take `now` from Redis TIME inside the scripts, so replicas with skewed clocks agree. */
@@ -46,25 +47,31 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
     days: (team: string) => `${prefix}ledger:${tag(team)}:days`,
   };
 
+  const call = redis as unknown as Record<ScriptName, (...a: Arg[]) => Promise<unknown>>;
+  const indexedAt = new Map<string, number>();
+  /** Adds `team` to `index` unless this process did so lately; a failed add is tried again next time. */
+  const index = (name: string, team: string) => {
+    const id = `${name} ${team}`;
+    const at = indexedAt.get(id);
+    if (at !== undefined && performance.now() - at < INDEX_REFRESH_MS) return;
+    indexedAt.set(id, performance.now());
+    redis.sadd(name, team).catch(() => indexedAt.delete(id)); // listing only: never fails a decision
+  };
+
   /**
-   * Adds `team` to the given indexes, runs one script, then whatever `also` queues (a grant),
-   * in one round trip. Returns the script's reply; a failed script or `also` command throws.
+   * Adds `team` to the given indexes, runs one script, and sends whatever `also` sends (a
+   * grant): commands of one turn share a round trip (auto-pipelining, src/store/connection.ts).
+   * Returns the script's reply; a failed script or `also` command throws.
    */
   const run = async (
     team: string,
     indexes: string[],
     name: ScriptName,
     args: Arg[],
-    also?: (pipe: ChainableCommander) => void,
+    also?: () => Promise<unknown>[],
   ): Promise<unknown> => {
-    const pipe = redis.pipeline();
-    for (const index of indexes) pipe.sadd(index, team);
-    (pipe as ChainableCommander & Record<ScriptName, (...a: Arg[]) => ChainableCommander>)[name](...args);
-    also?.(pipe);
-    const results = (await pipe.exec()) ?? [];
-    const [err, out] = results[indexes.length] ?? [new Error('empty pipeline reply'), null];
-    if (err) throw err;
-    for (const [alsoErr] of results.slice(indexes.length + 1)) if (alsoErr) throw alsoErr;
+    for (const set of indexes) index(set, team);
+    const [out] = await Promise.all([call[name](...args), ...(also?.() ?? [])]);
     return out;
   };
   const ledgerAdd = (team: string, model: string, day: string, add: Partial<LedgerCounters>) => {
@@ -97,7 +104,7 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
         k.state(i.team), k.leases(i.team), k.held(i.team), k.record(i.team, i.reservationId),
         k.ledger(i.team, i.day), k.days(i.team),
         i.reservationId, i.actual, i.periodId, i.model, i.day, failed, DAY,
-      ], grant && ((pipe) => queueRedisGrant(pipe, prefix, grant.generationId, grant.team)));
+      ], grant && (() => sendRedisGrant(redis, prefix, grant.generationId, grant.team)));
       return Number(out) === 1;
     },
 
