@@ -109,6 +109,10 @@ export class UpstreamClient {
 
   /** One call, body read whole. Transport failures throw UpstreamFailure. */
   private async once(method: 'GET' | 'POST', path: string, body: Buffer | undefined, timeouts: Timeouts): Promise<UpstreamResponse> {
+    // The whole call, body included, within total_ms: one plain timer, cleared at the end
+    // (AbortSignal.timeout costs twice as much and its timer outlives the call).
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new DOMException('upstream total timeout', 'TimeoutError')), timeouts.total_ms);
     try {
       const res = await this.pool.request({
         method,
@@ -117,12 +121,15 @@ export class UpstreamClient {
         body,
         headersTimeout: timeouts.first_byte_ms,
         bodyTimeout: timeouts.total_ms,
-        signal: AbortSignal.timeout(timeouts.total_ms),
+        signal: deadline.signal,
       });
-      const chunks = Buffer.from(await res.body.arrayBuffer());
-      return { status: res.statusCode, headers: flattenHeaders(res.headers), body: chunks };
+      // arrayBuffer() copies the chunks into one new buffer; Buffer.from(ArrayBuffer) shares it.
+      const whole = Buffer.from(await res.body.arrayBuffer());
+      return { status: res.statusCode, headers: flattenHeaders(res.headers), body: whole };
     } catch (err) {
       throw classifyFailure(err);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
