@@ -1,7 +1,6 @@
 // Quotas on the request path: estimates a request's cost, reserves it against the team's
 // budget and the account's balance floor before anything goes upstream, and settles it with
 // what upstream charged. What happens when the store is down is configured, never accidental.
-import { randomUUID } from 'node:crypto';
 import type { Catalog } from '../catalog/catalog.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
@@ -10,6 +9,7 @@ import type { Team } from '../teams/team-store.js';
 import type { AccountBalance } from './account-balance.js';
 import { ledgerDay, periodOf } from './periods.js';
 import type { QuotaStore, SettleOutcome } from './quota-store.js';
+import { reservationId } from './reservation-id.js';
 
 export interface Reservation {
   id: string;
@@ -56,7 +56,7 @@ export class QuotaService {
   async reserve(team: Team, model: string, amount: number): Promise<Reservation> {
     const now = this.clock.now();
     const reservation: Reservation = {
-      id: randomUUID(),
+      id: reservationId(now),
       team: team.name,
       model,
       amount,
