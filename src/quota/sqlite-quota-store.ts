@@ -11,8 +11,9 @@ const MINUTE = 60_000;
 const DAY = 86_400_000;
 /** Settled ids are kept this long, so a late second settle is still recognised (as on Redis). */
 const SETTLED_KEPT_MS = DAY;
-/** Settled ids are pruned oldest first, at most this many per reserve, at most once a second. */
-const PRUNE_BATCH = 5_000;
+/** Settled ids are pruned oldest first, this many at most per reserve, every PRUNE_EVERY_MS or at once while behind. */
+const PRUNE_BATCH = 1_000;
+const PRUNE_EVERY_MS = 100;
 const COUNTERS = [
   'requests', 'tokens_spent', 'tokens_saved', 'hits', 'coalesced', 'rejections', 'failures', 'outcome_unknown',
 ] as const;
@@ -88,6 +89,7 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     extend: db.prepare(`
       UPDATE held_reservations SET expires_at = @until
       WHERE team = @team AND id = @id AND expires_at > @now AND expires_at < @until`),
+    oldestSettled: db.prepare(`SELECT settled_at FROM settled_reservations ORDER BY seq LIMIT 1`).pluck(),
     prune: db.prepare(`
       DELETE FROM settled_reservations
       WHERE seq IN (SELECT seq FROM settled_reservations ORDER BY seq LIMIT ?) AND settled_at < ?`),
@@ -129,9 +131,13 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
 
   let prunedAt = -Infinity;
   const pruneMaybe = (now: number) => {
-    if (now - prunedAt < 1_000) return;
+    if (now - prunedAt < PRUNE_EVERY_MS) return;
     prunedAt = now;
-    q.prune.run(PRUNE_BATCH, now - SETTLED_KEPT_MS);
+    const cutoff = now - SETTLED_KEPT_MS;
+    const oldest = q.oldestSettled.get() as number | undefined;
+    if (oldest === undefined || oldest >= cutoff) return;
+    // A full batch means more are due: the next reserve goes on (settles may outpace one batch per interval).
+    if (q.prune.run(PRUNE_BATCH, cutoff).changes === PRUNE_BATCH) prunedAt = -Infinity;
   };
 
   const reserve = (i: ReserveInput): ReserveResult => {

@@ -59,4 +59,23 @@ describe('SQLite QuotaStore schema', () => {
     expect(count()).toBe(1);
     expect(await store.settle(settle('b', 10, T0 + DAY + 5_000))).toBe(false);
   });
+
+  it('catches up when more settled ids are due than one prune takes', async () => {
+    const store = createSqliteQuotaStore(conn as SqliteConnection);
+    const count = () => db.prepare(`SELECT COUNT(*) FROM settled_reservations`).pluck().get();
+    db.prepare(`
+      WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500)
+      INSERT INTO settled_reservations (team, id, settled_at) SELECT 'ml', 'old-' || i, ? FROM n`).run(T0);
+    const at = T0 + DAY + 1;
+    const reserve = (id: string) =>
+      store.reserve({
+        team: 'ml', reservationId: id, amount: 1, budgetTokens: null, periodId: 'month:2026-01', leaseMs: 60_000,
+        requestsPerMinute: null, model: 'flux', day: '2026-01-16', now: at,
+      });
+    await reserve('r1');
+    expect(count()).toBe(1500);
+    await reserve('r2'); // same instant: a full batch was taken, so the next reserve prunes again
+    await reserve('r3');
+    expect(count()).toBe(0);
+  });
 });
