@@ -6,7 +6,8 @@ import type { RedisConnection } from '../store/connection.js';
 import { extendLua, ledgerAddLua, reserveLua, settleLua, usageLua } from './lua/quota-scripts.js';
 import type { LedgerCounters, LedgerRow, QuotaStore } from './quota-store.js';
 
-const DAY = 86_400_000;
+/** How long a reservation's record outlives its lease or settlement, to recognise a second settle (see the SQLite store). */
+const SETTLED_KEPT_MS = 3_600_000;
 const COUNTERS = [
   'requests', 'tokens_spent', 'tokens_saved', 'hits', 'coalesced', 'rejections', 'failures', 'outcome_unknown',
 ] as const;
@@ -89,7 +90,7 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
         k.state(i.team), k.leases(i.team), k.held(i.team), k.rate(i.team), k.record(i.team, i.reservationId),
         k.ledger(i.team, i.day), k.days(i.team),
         i.reservationId, i.amount, i.budgetTokens ?? '', i.periodId, i.leaseMs, i.requestsPerMinute ?? '',
-        i.model, i.day, i.now, useTime, i.leaseMs + DAY,
+        i.model, i.day, i.now, useTime, i.leaseMs + SETTLED_KEPT_MS,
       ])) as [string, string, string?];
       const [verdict, a, b] = out;
       if (verdict === 'rate_limit') return { ok: false, reason: 'rate_limit', retryAfterMs: Number(a) };
@@ -103,13 +104,13 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
       const out = await run(i.team, [k.ledgerTeams], 'egwQuotaSettle', [
         k.state(i.team), k.leases(i.team), k.held(i.team), k.record(i.team, i.reservationId),
         k.ledger(i.team, i.day), k.days(i.team),
-        i.reservationId, i.actual, i.periodId, i.model, i.day, failed, DAY,
+        i.reservationId, i.actual, i.periodId, i.model, i.day, failed, SETTLED_KEPT_MS,
       ], grant && (() => sendRedisGrant(redis, prefix, grant.generationId, grant.team)));
       return Number(out) === 1;
     },
 
     async extend(team, id, leaseMs, now) {
-      await run(team, [], 'egwQuotaExtend', [k.leases(team), k.record(team, id), id, leaseMs, now, useTime, leaseMs + DAY]);
+      await run(team, [], 'egwQuotaExtend', [k.leases(team), k.record(team, id), id, leaseMs, now, useTime, leaseMs + SETTLED_KEPT_MS]);
     },
 
     async markUnknown({ team, model, day }) {

@@ -8,9 +8,12 @@ import type { SqliteConnection } from '../store/connection.js';
 import type { LedgerCounters, LedgerRow, QuotaStore, ReserveInput, ReserveResult, SettleInput } from './quota-store.js';
 
 const MINUTE = 60_000;
-const DAY = 86_400_000;
-/** Settled ids are kept this long, so a late second settle is still recognised (as on Redis). */
-const SETTLED_KEPT_MS = DAY;
+/**
+ * Settled ids are kept this long, so a second settle of the same reservation is recognised (as
+ * on Redis). Duplicates come from a poll and the reconciler seeing one job end, seconds apart;
+ * an hour is ample, and keeps the table small at any request rate.
+ */
+const SETTLED_KEPT_MS = 3_600_000;
 /** Settled ids are pruned oldest first, this many at most per reserve, every PRUNE_EVERY_MS or at once while behind. */
 const PRUNE_BATCH = 1_000;
 const PRUNE_EVERY_MS = 100;

@@ -7,7 +7,7 @@ import type { SqliteConnection, StoreConnection } from '../../src/store/connecti
 import { backends, cleanup } from '../helpers/backends.js';
 
 const T0 = Date.UTC(2026, 0, 15, 12);
-const DAY = 86_400_000;
+const KEPT = 3_600_000; // how long settled ids are kept
 const settle = (id: string, actual: number, now = T0): SettleInput => ({
   team: 'ml', reservationId: id, actual, outcome: 'completed', periodId: 'month:2026-01', model: 'flux', day: '2026-01-15', now,
 });
@@ -43,7 +43,7 @@ describe('SQLite QuotaStore schema', () => {
     expect(db.prepare(`SELECT name FROM sqlite_master WHERE name = 'reservations'`).get()).toBeUndefined();
   });
 
-  it('forgets settled ids a day after settling, oldest first', async () => {
+  it('forgets settled ids an hour after settling, oldest first', async () => {
     const store = createSqliteQuotaStore(conn as SqliteConnection);
     const count = () => db.prepare(`SELECT COUNT(*) FROM settled_reservations`).pluck().get();
     for (const [id, at] of [['a', T0], ['b', T0 + 10_000]] as const) {
@@ -55,9 +55,9 @@ describe('SQLite QuotaStore schema', () => {
     }
     expect(count()).toBe(2);
     const later = { team: 'ml', amount: 10, budgetTokens: null, periodId: 'month:2026-01', leaseMs: 60_000, requestsPerMinute: null, model: 'flux', day: '2026-01-16' };
-    await store.reserve({ ...later, reservationId: 'c', now: T0 + DAY + 5_000 });
+    await store.reserve({ ...later, reservationId: 'c', now: T0 + KEPT + 5_000 });
     expect(count()).toBe(1);
-    expect(await store.settle(settle('b', 10, T0 + DAY + 5_000))).toBe(false);
+    expect(await store.settle(settle('b', 10, T0 + KEPT + 5_000))).toBe(false);
   });
 
   it('catches up when more settled ids are due than one prune takes', async () => {
@@ -66,7 +66,7 @@ describe('SQLite QuotaStore schema', () => {
     db.prepare(`
       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500)
       INSERT INTO settled_reservations (team, id, settled_at) SELECT 'ml', 'old-' || i, ? FROM n`).run(T0);
-    const at = T0 + DAY + 1;
+    const at = T0 + KEPT + 1;
     const reserve = (id: string) =>
       store.reserve({
         team: 'ml', reservationId: id, amount: 1, budgetTokens: null, periodId: 'month:2026-01', leaseMs: 60_000,
