@@ -118,7 +118,7 @@ export const configSchema = z
         max_ttl_s: seconds.default(2_592_000),
         pending_ttl_s: z.number().int().positive().default(900),
         models: z.record(z.string(), z.boolean()).default({}),
-        memory_max_bytes: z.number().int().nonnegative().default(67_108_864),
+        memory_max_bytes: z.number().int().nonnegative().default(16_777_216),
         store_timeout_ms: z.number().int().positive().default(500),
         lock_ms: z.number().int().positive().default(10_000),
         poll_ms: z.number().int().positive().default(250),
