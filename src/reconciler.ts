@@ -4,13 +4,14 @@
 import { randomUUID } from 'node:crypto';
 import { readGeneration } from './generate/generation.js';
 import { finishJob } from './generate/settlement.js';
+import { Poller } from './poller.js';
 import type { Services } from './services.js';
 
 const BATCH = 100;
 
 export class Reconciler {
   private readonly owner = randomUUID();
-  private timer: NodeJS.Timeout | undefined;
+  private poller: Poller | undefined;
 
   constructor(private readonly services: Services) {}
 
@@ -44,17 +45,11 @@ export class Reconciler {
 
   start(): void {
     const interval = this.services.config.quota.reconcile_interval_ms;
-    const tick = () =>
-      this.runOnce()
-        .catch((err: unknown) => this.services.storeError(err))
-        .finally(() => {
-          if (this.timer) this.timer = setTimeout(tick, interval).unref();
-        });
-    this.timer = setTimeout(tick, interval).unref();
+    this.poller = new Poller(() => this.runOnce(), this.services.storeError);
+    this.poller.start(interval, interval);
   }
 
   stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.poller?.stop();
   }
 }

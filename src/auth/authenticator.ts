@@ -3,6 +3,7 @@
 // version (every auth.revocation_poll_ms) drops them all when anything changed, so a
 // revocation on any replica holds everywhere within one poll interval.
 import type { Clock } from '../clock.js';
+import { Poller } from '../poller.js';
 import type { ApiKeyRecord, Team, TeamStore } from '../teams/team-store.js';
 import { TEAM_KEY_PREFIX, hashKey } from './keys.js';
 
@@ -23,7 +24,7 @@ const NEGATIVE_TTL_MS = 1_000;
 export class Authenticator {
   private readonly entries = new Map<string, Entry>();
   private knownVersion = -1;
-  private timer: NodeJS.Timeout | undefined;
+  private poller: Poller | undefined;
 
   constructor(
     private readonly store: TeamStore,
@@ -33,16 +34,12 @@ export class Authenticator {
 
   /** Starts the revocation poll; `onError` hears store failures (the cache is kept meanwhile). */
   start(pollMs: number, onError: (err: unknown) => void): void {
-    const poll = () =>
-      this.refresh().catch(onError).finally(() => {
-        if (this.timer) this.timer = setTimeout(poll, pollMs).unref();
-      });
-    this.timer = setTimeout(poll, 0).unref();
+    this.poller = new Poller(() => this.refresh(), onError);
+    this.poller.start(pollMs);
   }
 
   stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.poller?.stop();
   }
 
   /** Re-reads the registry version; a change empties the cache. */

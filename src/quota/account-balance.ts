@@ -2,6 +2,7 @@
 // and soon after spending, lowered locally by each settlement in between, and set to zero
 // on an upstream 402. Every team's spending stops at the configured floor.
 import type { Clock } from '../clock.js';
+import { Poller } from '../poller.js';
 import type { UpstreamClient } from '../upstream/client.js';
 
 export interface BalanceSnapshot {
@@ -19,7 +20,7 @@ export class AccountBalance {
   private plan: string | null = null;
   private planExpiresAt: string | null = null;
   private seenAt: number | null = null;
-  private timer: NodeJS.Timeout | undefined;
+  private poller: Poller | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private inflight: Promise<void> | null = null;
 
@@ -64,23 +65,19 @@ export class AccountBalance {
   }
 
   start(intervalMs: number, onError: (err: unknown) => void): void {
-    const tick = () =>
-      this.refresh().catch(onError).finally(() => {
-        if (this.timer) this.timer = setTimeout(tick, intervalMs).unref();
-      });
-    this.timer = setTimeout(tick, 0).unref();
+    this.poller = new Poller(() => this.refresh(), onError);
+    this.poller.start(intervalMs);
   }
 
   stop(): void {
-    clearTimeout(this.timer);
+    this.poller?.stop();
     clearTimeout(this.refreshTimer);
-    this.timer = undefined;
   }
 
   /** Tokens were spent: lower the local view now and re-read upstream soon. */
   spent(tokens: number, onError: (err: unknown) => void): void {
     if (this.balance !== null && tokens > 0) this.balance = Math.max(0, this.balance - tokens);
-    if (this.timer && !this.refreshTimer) {
+    if (this.poller?.running && !this.refreshTimer) {
       this.refreshTimer = setTimeout(() => {
         this.refreshTimer = undefined;
         this.refresh().catch(onError);
