@@ -16,7 +16,7 @@ describe('upstream failures', () => {
   });
   afterAll(async () => gw.close());
 
-  const usage = async () => (await gw.admin('GET', '/admin/teams/ml')).json().usage;
+  const usage = () => gw.usage('ml');
 
   it('retries a 503 (no work done) and succeeds; the client sees one answer', async () => {
     const body = { model: 'gpt-5', prompt: 'retry after 503' };

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { buildApp } from '../../src/app.js';
 import { deepMerge, parseConfig } from '../../src/config/load.js';
-import { openStore, type StoreConnection } from '../../src/store/connection.js';
+import { deleteRedisPrefix, openStore, type StoreConnection } from '../../src/store/connection.js';
 import { serveChild } from './child.js';
 
 export interface GatewayArgs {
@@ -40,14 +40,7 @@ async function openBenchStore(): Promise<{ store: StoreConnection; remove: () =>
 }
 
 async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  if (!prefix.startsWith(BENCH_PREFIX)) return;
-  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    if (keys.length > 0) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  if (prefix.startsWith(BENCH_PREFIX)) await deleteRedisPrefix(redis, prefix);
 }
 
 await serveChild(async () => {

@@ -106,3 +106,14 @@ async function openRedis(url: string, options: OpenStoreOptions): Promise<RedisC
     },
   };
 }
+
+/** Deletes every key under `prefix` (SCAN + UNLINK, never KEYS): for tests and benchmarks that clean up after themselves. */
+export async function deleteRedisPrefix(redis: Redis, prefix: string): Promise<void> {
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (keys.length > 0) await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}

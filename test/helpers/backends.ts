@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { openStore, type StoreConnection } from '../../src/store/connection.js';
+import { deleteRedisPrefix, openStore, type StoreConnection } from '../../src/store/connection.js';
 
 export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const TEST_PREFIX = 'egw-test:';
@@ -47,14 +47,7 @@ export function reopen(conn: StoreConnection): Promise<StoreConnection> {
 }
 
 async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  if (!prefix.startsWith(TEST_PREFIX)) return;
-  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-    if (keys.length > 0) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  if (prefix.startsWith(TEST_PREFIX)) await deleteRedisPrefix(redis, prefix);
 }
 
 /** Deletes what `open()` created (keys before closing, the temp dir after), then closes. */

@@ -49,6 +49,8 @@ export interface TestGateway {
   /** Creates a team (budget 1,000,000 a month unless given) and returns a fresh key for it. */
   team(name: string, body?: Record<string, unknown>): Promise<string>;
   api(method: string, path: string, key: string, body?: unknown, headers?: Record<string, string>): Promise<HttpAnswer>;
+  /** The team's budget view (spent, reserved, remaining, resets_at) from the admin API. */
+  usage(team: string): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   close(): Promise<void>;
 }
 
@@ -105,6 +107,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
       return issued.json().key as string;
     },
     api: (method, path, key, body, headers) => call(url, method, path, { key, body, headers }),
+    usage: async (team) => (await admin('GET', `/admin/teams/${team}`)).json().usage,
     async close() {
       await app.close();
       if (!options.store) await cleanup(store);

@@ -4,7 +4,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
-const usage = async (gw: TestGateway, team: string) => (await gw.admin('GET', `/admin/teams/${team}`)).json().usage;
 const ask = (gw: TestGateway, key: string, prompt: string, model = 'gpt-5') =>
   gw.api('POST', '/api/v2/generate', key, { model, prompt });
 
@@ -33,7 +32,7 @@ describe('budgets', () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(10);
     expect(statuses.filter((s) => s === 402)).toHaveLength(190);
     expect(gw.sim.totalGenerateCalls()).toBe(10);
-    expect(await usage(gw, 'ml')).toMatchObject({ spent: 20, reserved: 0, remaining: 0 });
+    expect(await gw.usage('ml')).toMatchObject({ spent: 20, reserved: 0, remaining: 0 });
   });
 
   it('402 details say which budget, how much is left and when it resets', async () => {
@@ -65,14 +64,14 @@ describe('budgets', () => {
     // dall-e-3 is priced 5-13: 13 is reserved, the simulator charges 5 at standard quality.
     const res = await ask(gw, key, 'a lighthouse', 'dall-e-3');
     expect(res.json().tokens_spent).toBe(5);
-    expect(await usage(gw, 'ml')).toMatchObject({ spent: 5, reserved: 0, remaining: 95 });
+    expect(await gw.usage('ml')).toMatchObject({ spent: 5, reserved: 0, remaining: 95 });
   });
 
   it('an actual charge above the estimate is recorded, and the next request sees it', async () => {
     gw = await startGateway({ config: { quota: { estimates: { 'gpt-5': 1 } } } });
     const key = await gw.team('ml', { budget: { tokens: 3, period: 'month' } });
     expect((await ask(gw, key, 'one')).status).toBe(200); // reserved 1, charged 2
-    expect(await usage(gw, 'ml')).toMatchObject({ spent: 2, reserved: 0, remaining: 1 });
+    expect(await gw.usage('ml')).toMatchObject({ spent: 2, reserved: 0, remaining: 1 });
     expect((await ask(gw, key, 'two')).status).toBe(200); // 2 + 1 <= 3: fits the estimate
     expect((await ask(gw, key, 'three')).status).toBe(402); // 4 + 1 > 3
   });
@@ -85,14 +84,14 @@ describe('budgets', () => {
     expect((await ask(gw, key, 'today again')).status).toBe(402);
     clock.advance(60 * 60_000); // midnight UTC
     expect((await ask(gw, key, 'tomorrow')).status).toBe(200);
-    expect(await usage(gw, 'ml')).toMatchObject({ spent: 2, resets_at: '2026-06-12T00:00:00.000Z' });
+    expect(await gw.usage('ml')).toMatchObject({ spent: 2, resets_at: '2026-06-12T00:00:00.000Z' });
   });
 
   it('periods follow the configured time zone', async () => {
     const clock = new ManualClock(Date.UTC(2026, 5, 10, 20, 30, 0)); // 23:30 in Moscow (UTC+3)
     gw = await startGateway({ clock, config: { quota: { timezone: 'Europe/Moscow' } } });
     await gw.team('ml', { budget: { tokens: 2, period: 'day' } });
-    expect((await usage(gw, 'ml')).resets_at).toBe('2026-06-10T21:00:00.000Z');
+    expect((await gw.usage('ml')).resets_at).toBe('2026-06-10T21:00:00.000Z');
   });
 
   it('the account floor refuses every team', async () => {

@@ -10,7 +10,6 @@ import { backends, cleanup, redisUrl } from '../helpers/backends.js';
 import { exitOf, startChildGateway } from '../helpers/child.js';
 import { call, startGateway, type TestGateway } from '../helpers/gateway.js';
 
-const usage = async (gw: TestGateway, team: string) => (await gw.admin('GET', `/admin/teams/${team}`)).json().usage;
 
 describe('leases', () => {
   let gw: TestGateway | undefined;
@@ -43,9 +42,9 @@ describe('leases', () => {
 
     const clock = new ManualClock(Date.now());
     gw = await startGateway({ store: conn, sim, clock });
-    expect(await usage(gw, 'ml')).toMatchObject({ reserved: 2, remaining: 8 });
+    expect(await gw.usage('ml')).toMatchObject({ reserved: 2, remaining: 8 });
     clock.advance(gw.app.services.config.quota.lease_ms + 1_000);
-    expect(await usage(gw, 'ml')).toMatchObject({ reserved: 0, spent: 0, remaining: 10 });
+    expect(await gw.usage('ml')).toMatchObject({ reserved: 0, spent: 0, remaining: 10 });
     await gw.close();
     gw = undefined;
     await cleanup(conn);
@@ -57,18 +56,18 @@ describe('leases', () => {
     const key = await gw.team('ml', { budget: { tokens: 1000, period: 'month' } });
     const started = await gw.api('POST', '/api/v2/generate', key, { model: 'kling-v2.1', prompt: 'a fox in snow' });
     expect(started.json().status).toBe('pending');
-    expect(await usage(gw, 'ml')).toMatchObject({ spent: 0, reserved: 94 }); // kling-v2.1 is priced 26-94
+    expect(await gw.usage('ml')).toMatchObject({ spent: 0, reserved: 94 }); // kling-v2.1 is priced 26-94
 
     expect(await gw.app.reconciler.runOnce()).toBe(0); // still running upstream
-    expect((await usage(gw, 'ml')).reserved).toBe(94);
+    expect((await gw.usage('ml')).reserved).toBe(94);
     simClock.advance(90_000);
     expect(await gw.app.reconciler.runOnce()).toBe(1);
-    expect(await usage(gw, 'ml')).toMatchObject({ spent: 26, reserved: 0 });
+    expect(await gw.usage('ml')).toMatchObject({ spent: 26, reserved: 0 });
     expect(gw.sim.tokensCharged()).toBe(26);
     // A later poll by the client sees the result and charges nothing twice.
     const polled = await gw.api('GET', `/api/v2/generate/${started.json().id}`, key);
     expect(polled.json().status).toBe('completed');
-    expect((await usage(gw, 'ml')).spent).toBe(26);
+    expect((await gw.usage('ml')).spent).toBe(26);
   });
 
   it('a timed-out request stays reserved as outcome-unknown until its lease ends', async () => {
@@ -77,10 +76,10 @@ describe('leases', () => {
     const key = await gw.team('ml', { budget: { tokens: 10, period: 'month' } });
     gw.sim.injectFault('timeout', 1);
     expect((await gw.api('POST', '/api/v2/generate', key, { model: 'gpt-5', prompt: 'lost answer' })).status).toBe(504);
-    expect(await usage(gw, 'ml')).toMatchObject({ reserved: 2 });
+    expect(await gw.usage('ml')).toMatchObject({ reserved: 2 });
     const rows = await gw.app.services.quotaStore.ledger('2000-01-01', '2999-12-31');
     expect(rows.find((r) => r.team === 'ml')?.outcome_unknown).toBe(1);
     clock.advance(gw.app.services.config.quota.lease_ms + 1);
-    expect(await usage(gw, 'ml')).toMatchObject({ reserved: 0, spent: 0 });
+    expect(await gw.usage('ml')).toMatchObject({ reserved: 0, spent: 0 });
   });
 });

@@ -5,7 +5,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { openStream, textOf } from './sse-client.js';
 
-const usage = async (gw: TestGateway, team: string) => (await gw.admin('GET', `/admin/teams/${team}`)).json().usage;
 
 describe('stream accounting', () => {
   let gw: TestGateway;
@@ -21,7 +20,7 @@ describe('stream accounting', () => {
     const events = await s.rest();
     expect(events.at(-2)).toMatchObject({ type: 'generation_end', tokens_spent: 6 });
     expect(gw.sim.tokensCharged()).toBe(6);
-    expect(await usage(gw, 'ml')).toMatchObject({ spent: 6, reserved: 0 });
+    expect(await gw.usage('ml')).toMatchObject({ spent: 6, reserved: 0 });
     const poll = await gw.api('GET', `/api/v2/generate/${events[0].id}`, key);
     expect(poll.json()).toMatchObject({ status: 'completed', result_text: textOf(events), tokens_spent: 6 });
   });
@@ -32,7 +31,7 @@ describe('stream accounting', () => {
     const end = events.at(-2);
     expect(end).toMatchObject({ type: 'generation_end', tokens_used: 2 });
     expect(gw.sim.tokensCharged()).toBe(2);
-    expect(await usage(gw, 'ml')).toMatchObject({ spent: 2, reserved: 0 });
+    expect(await gw.usage('ml')).toMatchObject({ spent: 2, reserved: 0 });
     // The team may spend 1000 - 2 more, less than the account holds: never the account's figure.
     expect(end.balance_remaining).toBe(998);
     expect(gw.app.services.balance.tokens).toBe(gw.sim.balance());
@@ -42,7 +41,7 @@ describe('stream accounting', () => {
     const s = await openStream(gw.url, '/api/v2/generate/stream', key, { model: 'gpt-5', prompt: 'x [stream-error]' });
     const events = await s.rest();
     expect(events.map((e) => e.type ?? e)).toEqual(['generation_start', 'content_delta', 'error', '[DONE]']);
-    expect(await usage(gw, 'ml')).toMatchObject({ spent: 0, reserved: 0 });
+    expect(await gw.usage('ml')).toMatchObject({ spent: 0, reserved: 0 });
     const today = new Date().toISOString().slice(0, 10);
     const ledger = await gw.app.services.quotaStore.ledger(today, today);
     expect(ledger.find((row) => row.team === 'ml')).toMatchObject({ failures: 1, tokens_spent: 0 });
@@ -53,7 +52,7 @@ describe('stream accounting', () => {
     const events = await s.rest();
     expect(gw.sim.calls()['GET /api/v2/generate/:id']).toBe(1);
     expect(gw.sim.tokensCharged()).toBe(6);
-    expect(await usage(gw, 'ml')).toMatchObject({ spent: 6, reserved: 0 });
+    expect(await gw.usage('ml')).toMatchObject({ spent: 6, reserved: 0 });
     // The gateway finished the stream from the polled result.
     expect(textOf(events)).toBe('Simulated answer (claude-opus-4.5): y [stream-break]');
     expect(events.at(-2)).toMatchObject({ type: 'generation_end', id: events[0].id, tokens_spent: 6 });
@@ -67,7 +66,7 @@ describe('stream accounting', () => {
     const unknown = await openStream(gw.url, '/api/v2/generate', key, { model: 'no-such-model', prompt: 'a', stream: true });
     expect(unknown.status).toBe(404);
     expect(JSON.parse(await unknown.text())).toMatchObject({ error: 'not_found' });
-    expect(await usage(gw, 'ml')).toMatchObject({ spent: 0, reserved: 0 });
+    expect(await gw.usage('ml')).toMatchObject({ spent: 0, reserved: 0 });
   });
 
   it('a connection lost before any event answers 502 and keeps the reservation as outcome-unknown', async () => {
@@ -75,7 +74,7 @@ describe('stream accounting', () => {
     const s = await openStream(gw.url, '/api/v2/generate/stream', key, { model: 'gpt-5', prompt: 'dropped' });
     expect(s.status).toBe(502);
     expect(JSON.parse(await s.text())).toMatchObject({ error: 'upstream_error' });
-    expect(await usage(gw, 'ml')).toMatchObject({ spent: 0, reserved: 2 });
+    expect(await gw.usage('ml')).toMatchObject({ spent: 0, reserved: 2 });
   });
 
   it('the team budget is checked before the stream opens', async () => {

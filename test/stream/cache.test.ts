@@ -6,7 +6,6 @@ import { cacheKey, GENERATE_ROUTE } from '../../src/cache/cache-key.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { openStream, textOf } from './sse-client.js';
 
-const usage = async (gw: TestGateway, team: string) => (await gw.admin('GET', `/admin/teams/${team}`)).json().usage;
 const streamed = async (gw: TestGateway, key: string, body: Record<string, unknown>, path = '/api/v2/generate/stream') => {
   const s = await openStream(gw.url, path, key, body);
   return { headers: s.headers, events: await s.rest() };
@@ -41,7 +40,7 @@ describe('streams and the cache', () => {
     expect(again.events.at(-2)).toEqual({ type: 'generation_end', id: first.events[0].id, tokens_spent: 0 });
     expect(again.events.at(-1)).toBe('[DONE]');
     expect(gw.sim.callsFor(body)).toBe(1);
-    expect(await usage(gw, 'web')).toMatchObject({ spent: 0, reserved: 0 });
+    expect(await gw.usage('web')).toMatchObject({ spent: 0, reserved: 0 });
     // The guide variant of the same request is a hit too, with its own end event.
     const guide = await streamed(gw, web, { ...body, stream: true }, '/api/v2/generate');
     expect(guide.headers['x-gateway-cache']).toBe('hit');

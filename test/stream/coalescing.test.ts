@@ -4,7 +4,6 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { openStream, textOf, type StreamAnswer } from './sse-client.js';
 
-const usage = async (gw: TestGateway, team: string) => (await gw.admin('GET', `/admin/teams/${team}`)).json().usage;
 
 describe('stream coalescing', () => {
   let gw: TestGateway;
@@ -40,7 +39,7 @@ describe('stream coalescing', () => {
     expect(followers).toHaveLength(9);
     expect(followers[0].headers['x-gateway-tokens-saved']).toBe('2');
     // Only the leader's team paid; the others reserved nothing.
-    const spent = await Promise.all(keys.map((_, i) => usage(gw, `team${i}`)));
+    const spent = await Promise.all(keys.map((_, i) => gw.usage(`team${i}`)));
     expect(spent.map((u) => u.spent).sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
     expect(spent.every((u) => u.reserved === 0)).toBe(true);
     const ends = all.map((events) => events.at(-2));
@@ -117,7 +116,7 @@ describe('stream coalescing', () => {
     expect(s.headers['x-gateway-cache']).toBe('miss');
     expect(textOf(await s.rest())).toBe('Simulated answer (gpt-5): quota hand-over');
     expect(gw.sim.callsFor(body)).toBe(1);
-    expect(await usage(gw, 'rich')).toMatchObject({ spent: 2, reserved: 0 });
+    expect(await gw.usage('rich')).toMatchObject({ spent: 2, reserved: 0 });
   });
 
   it('followers of a leader whose upstream refused get the same answer, free', async () => {
@@ -136,6 +135,6 @@ describe('stream coalescing', () => {
     expect(second.headers['x-gateway-cache']).toBe('coalesced');
     expect(JSON.parse(await second.text())).toEqual(JSON.parse(await first.text()));
     expect(gw.sim.callsFor(body)).toBe(1);
-    expect(await usage(gw, 'a')).toMatchObject({ spent: 0, reserved: 0 });
+    expect(await gw.usage('a')).toMatchObject({ spent: 0, reserved: 0 });
   });
 });

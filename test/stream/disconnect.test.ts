@@ -6,7 +6,6 @@ import { cacheKey, GENERATE_ROUTE } from '../../src/cache/cache-key.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { openStream } from './sse-client.js';
 
-const usage = async (gw: TestGateway, team: string) => (await gw.admin('GET', `/admin/teams/${team}`)).json().usage;
 
 /** Opens a held stream, reads its first delta, hangs up, and waits until the gateway saw it. */
 async function hangUpMidStream(gw: TestGateway, key: string, body: Record<string, unknown>) {
@@ -34,11 +33,11 @@ describe('client disconnect', () => {
     gw.app.services.streams.onDetached((request) => detached.push(`${request.facts.team}:${request.facts.tokensSpent}`));
     const body = { model: 'claude-opus-4.5', prompt: 'hang up on me' };
     await hangUpMidStream(gw, key, body);
-    expect(await usage(gw, 'ml')).toMatchObject({ spent: 0, reserved: 6 });
+    expect(await gw.usage('ml')).toMatchObject({ spent: 0, reserved: 6 });
     gw.sim.releaseStreams();
     await gw.app.services.streams.drain();
     expect(gw.sim.tokensCharged()).toBe(6);
-    expect(await usage(gw, 'ml')).toMatchObject({ spent: 6, reserved: 0 });
+    expect(await gw.usage('ml')).toMatchObject({ spent: 6, reserved: 0 });
     expect(gw.sim.calls()['GET /api/v2/generate/:id'] ?? 0).toBe(0); // the end event settled it, no poll
     // fastify's onResponse does not run for a client that left: the detached listeners do, with the facts.
     expect(detached).toEqual(['ml:6']);
@@ -55,11 +54,11 @@ describe('client disconnect', () => {
     await gw.app.services.streams.drain();
     // Polled while upstream still ran: kept reserved as a pending job.
     expect(gw.sim.calls()['GET /api/v2/generate/:id']).toBe(1);
-    expect(await usage(gw, 'ml')).toMatchObject({ spent: 0, reserved: 2 });
+    expect(await gw.usage('ml')).toMatchObject({ spent: 0, reserved: 2 });
     gw.sim.releaseStreams();
     await vi.waitFor(() => expect(gw.sim.tokensCharged()).toBe(2));
     expect(await gw.app.reconciler.runOnce()).toBe(1);
-    expect(await usage(gw, 'ml')).toMatchObject({ spent: 2, reserved: 0 });
+    expect(await gw.usage('ml')).toMatchObject({ spent: 2, reserved: 0 });
   });
 
   it('closing the app (SIGTERM) waits for a stream whose client left, and settles it', async () => {
