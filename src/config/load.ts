@@ -84,7 +84,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     const missing: string[] = [];
     if (!config.upstream.api_key) missing.push('ELUMENTA_API_KEY (the upstream nb_ key)');
     if (!config.admin.token) missing.push('GATEWAY_ADMIN_TOKEN (bearer token for /admin)');
-    if (missing.length) throw new ConfigError(`missing ${missing.join(' and ')}; set it in the environment`);
+    if (missing.length) throw new ConfigError(`missing ${missing.join(' and ')}; set ${missing.length > 1 ? 'them' : 'it'} in the environment`);
     if (!config.upstream.api_key.startsWith('nb_')) throw new ConfigError('ELUMENTA_API_KEY: must start with nb_');
     if (config.admin.token.length < 16) throw new ConfigError('GATEWAY_ADMIN_TOKEN: must be at least 16 characters');
   }
