@@ -2,6 +2,7 @@
 // clock) so that the server, the tests and the benchmark all build the same thing.
 // Listening, signals and process concerns live in server.ts, not here.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Tracer } from '@opentelemetry/api';
 import type { DestinationStream, Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { adminRoutes } from './admin/routes.js';
@@ -18,6 +19,7 @@ import { apiRoutes } from './routes/api.js';
 import { healthRoutes } from './routes/health.js';
 import { createServices, type Services } from './services.js';
 import type { StoreConnection } from './store/connection.js';
+import { traceRequests } from './telemetry/request-span.js';
 import type { UpstreamClient } from './upstream/client.js';
 
 export interface AppOptions {
@@ -32,6 +34,8 @@ export interface AppOptions {
   background?: boolean;
   /** Where metrics are registered; default a fresh registry per app (never prom-client's global one). */
   metricsRegistry?: Registry;
+  /** Traces every request when given (src/telemetry/tracing.ts starts one from the OTEL_* variables); none: no tracing at all. */
+  tracer?: Tracer;
 }
 
 declare module 'fastify' {
@@ -52,6 +56,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     clock,
     log,
     upstream: options.upstream,
+    tracer: options.tracer,
     onStoreError: () => metrics.storeError(),
     onSettled: (settled) => metrics.settled(settled),
   });
@@ -67,9 +72,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('services', services);
   app.decorateRequest('principal', null);
   app.decorateRequest('facts', null as never);
+  app.decorateRequest('span', null);
   app.addHook('onRequest', async (request) => {
     request.facts = {};
   });
+  if (options.tracer) traceRequests(app, options.tracer);
   // One log line per request, from chosen facts: never headers, bodies or keys.
   app.addHook('onResponse', async (request, reply) => logRequest(request, reply));
   installErrorHandling(app, config.server.body_limit_bytes);

@@ -7,6 +7,7 @@ import { buildApp } from './app.js';
 import type { Config } from './config/schema.js';
 import { createLogger } from './logger.js';
 import { openStore } from './store/connection.js';
+import { startTracing } from './telemetry/tracing.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -19,13 +20,15 @@ export async function startServer(config: Config, options: { onClose?: () => Pro
     sqliteSynchronous: config.store.sqlite_synchronous,
     redisPrefix: config.store.redis_prefix,
   });
-  const app = await buildApp({ config, store, logger: log });
+  const tracing = await startTracing();
+  const app = await buildApp({ config, store, logger: log, tracer: tracing?.tracer });
   app.addHook('onClose', async () => {
     await store.close();
+    await tracing?.shutdown();
     await options.onClose?.();
   });
   const url = await app.listen({ host: config.server.host, port: config.server.port });
-  log.info({ url, store: store.kind, upstream: config.upstream.base_url }, 'elumenta-gateway listening');
+  log.info({ url, store: store.kind, upstream: config.upstream.base_url, tracing: tracing !== null }, 'elumenta-gateway listening');
 
   closeWithGrace({ delay: config.server.shutdown_timeout_ms, logger: false }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'shutting down after an error');

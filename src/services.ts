@@ -1,6 +1,7 @@
 // Wires the gateway's services from a config, a store connection, an upstream client and a
 // clock. buildApp, the CLI's direct-store mode, the tests and the benchmark all build the
 // gateway through here, so they run the same thing.
+import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { Authenticator } from './auth/authenticator.js';
 import { createCacheStore } from './cache/cache-store.js';
@@ -44,6 +45,8 @@ export interface Services {
   /** Streamed answers: live broadcasts for coalescing, and upstream streams still being read. */
   streams: StreamService;
   log: Logger;
+  /** Spans for the steps of a request (src/telemetry/spans.ts); undefined when traces are off. */
+  tracer?: Tracer;
   /** Throttled logging of store failures: once per interval, not once per request. */
   storeError(err: unknown): void;
 }
@@ -67,6 +70,7 @@ export function createServices(input: {
   clock: Clock;
   log: Logger;
   upstream?: UpstreamClient;
+  tracer?: Tracer;
   /** Hears every store error, before the throttled log (metrics count them). */
   onStoreError?: (err: unknown) => void;
   /** Hears every settlement the ledger recorded (metrics count tokens spent there). */
@@ -124,6 +128,7 @@ export function createServices(input: {
     upstream,
     streams: new StreamService(),
     log,
+    tracer: input.tracer,
     storeError,
   };
 }

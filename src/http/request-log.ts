@@ -22,6 +22,7 @@ export function logRequest(request: FastifyRequest, reply: FastifyReply, extra: 
       upstream_status: f.upstreamStatus,
       upstream_ms: round(f.upstreamMs),
       ttfb_ms: round(f.ttfbMs),
+      trace_id: request.span?.spanContext().traceId,
       ...extra,
     },
     'request',

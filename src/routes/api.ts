@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { bearerToken } from '../auth/keys.js';
 import { errors } from '../errors.js';
 import type { Services } from '../services.js';
+import { inSpan } from '../telemetry/spans.js';
 import { accountRoutes } from './account.js';
 import { generateStreamRoutes } from './generate-stream.js';
 import { generateRoutes } from './generate.js';
@@ -20,9 +21,14 @@ export async function apiRoutes(app: FastifyInstance, opts: { services: Services
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.addHook('onRequest', async (request) => {
-    const principal = await services.auth.authenticate(bearerToken(request.headers.authorization)).catch((err: unknown) => {
-      services.storeError(err);
-      throw errors.storeUnavailable(err); // a key we cannot check is refused, never let through
+    const principal = await inSpan(services.tracer, 'authenticate', {}, async (span) => {
+      const found = await services.auth.authenticate(bearerToken(request.headers.authorization)).catch((err: unknown) => {
+        services.storeError(err);
+        throw errors.storeUnavailable(err); // a key we cannot check is refused, never let through
+      });
+      span?.setAttribute('gateway.authenticated', found !== null);
+      if (found) span?.setAttribute('gateway.team', found.team.name);
+      return found;
     });
     if (!principal) throw errors.notAuthenticated();
     request.principal = principal;

@@ -2,6 +2,7 @@
 // in front of it on a real store (a temp SQLite file or a Redis prefix of its own), plus
 // small helpers to call both. Every test builds the gateway through here.
 import { randomBytes } from 'node:crypto';
+import type { Tracer } from '@opentelemetry/api';
 import type { DestinationStream } from 'pino';
 import { request as httpRequest } from 'undici';
 import { buildApp } from '../../src/app.js';
@@ -63,6 +64,7 @@ export interface GatewayOptions {
   config?: ConfigInput;
   clock?: Clock;
   logStream?: DestinationStream;
+  tracer?: Tracer;
 }
 
 export async function startGateway(options: GatewayOptions = {}): Promise<TestGateway> {
@@ -84,7 +86,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
       (options.config ?? {}) as Record<string, unknown>,
     ),
   );
-  const app = await buildApp({ config, store, clock: options.clock, logStream: options.logStream });
+  const app = await buildApp({ config, store, clock: options.clock, logStream: options.logStream, tracer: options.tracer });
   await app.listen({ host: '127.0.0.1', port: 0 });
   // Tests start from a known catalog and balance (an unreachable upstream leaves them unknown).
   await app.services.catalog.load(app.services.upstream, app.services.clock.now()).catch(() => {});
