@@ -2,8 +2,6 @@
 // upstream for each pending job and applies what it finds, so a video's reservation becomes
 // its real charge even when the client went away.
 import { randomUUID } from 'node:crypto';
-import { readGeneration } from './generate/generation.js';
-import { finishJob } from './generate/settlement.js';
 import { Poller } from './poller.js';
 import type { Services } from './services.js';
 
@@ -17,24 +15,23 @@ export class Reconciler {
 
   /** One pass; returns how many jobs it settled. */
   async runOnce(): Promise<number> {
-    const { jobs, upstream, clock, config, log } = this.services;
+    const { jobs, paid, clock, config, log } = this.services;
     const interval = config.quota.reconcile_interval_ms;
     if (!(await jobs.tryLock('reconciler', this.owner, interval * 3, clock.now()))) return 0;
     let settled = 0;
     for (const job of await jobs.list(BATCH)) {
       try {
-        const res = await upstream.read('GET', `/api/v2/generate/${encodeURIComponent(job.generation_id)}`);
+        const { res, generation } = await paid.poll(job.generation_id);
         if (res.status === 404) {
           await jobs.remove(job.generation_id); // upstream forgot it: the lease gives the budget back
           continue;
         }
-        if (res.status !== 200) continue;
-        const generation = readGeneration(res.body);
+        if (!generation) continue;
         if (generation.status === 'completed' || generation.status === 'failed') {
-          await finishJob(this.services, job, generation);
+          await paid.finishJob(job, generation);
           settled++;
         } else {
-          await this.services.quota.keepPending(job.reservation);
+          await paid.keepPending(job);
         }
       } catch (err) {
         log.warn({ err, generation_id: job.generation_id }, 'reconciler: poll failed');

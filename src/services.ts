@@ -10,6 +10,7 @@ import { ResponseCache } from './cache/response-cache.js';
 import { Catalog } from './catalog/catalog.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/schema.js';
+import { PaidPath } from './generate/paid-call.js';
 import { createGrantStore, type GrantStore } from './generations/grant-store.js';
 import { createJobStore, type JobStore } from './generations/job-store.js';
 import { observeSettlements } from './metrics/settlement-observer.js';
@@ -42,6 +43,8 @@ export interface Services {
   /** The response cache (L1 in memory, L2 in the store) and single-flight of identical requests. */
   cache: ResponseCache;
   upstream: UpstreamClient;
+  /** The one paid path: reserve, send, settle (src/generate/paid-call.ts). */
+  paid: PaidPath;
   /** Streamed answers: live broadcasts for coalescing, and upstream streams still being read. */
   streams: StreamService;
   log: Logger;
@@ -111,6 +114,19 @@ export function createServices(input: {
     plan: () => balance.snapshot().plan,
     storeError,
   });
+  const quota = new QuotaService(quotaStore, catalog, balance, config.quota, clock, storeError);
+  const jobs = createJobStore(store);
+  const paid = new PaidPath({
+    quota,
+    upstream,
+    balance,
+    jobs,
+    grants,
+    clock,
+    timeouts: (model) => config.upstream.timeouts[catalog.category(model)],
+    jobEnded: (key, team, model, facts) => cache.jobEnded(key, team, model, facts),
+    storeError,
+  });
   return {
     config,
     clock,
@@ -119,13 +135,14 @@ export function createServices(input: {
     teams: new TeamService(teamStore, clock, () => auth.invalidate()),
     auth,
     grants,
-    jobs: createJobStore(store),
+    jobs,
     quotaStore,
-    quota: new QuotaService(quotaStore, catalog, balance, config.quota, clock, storeError),
+    quota,
     balance,
     catalog,
     cache,
     upstream,
+    paid,
     streams: new StreamService(),
     log,
     tracer: input.tracer,

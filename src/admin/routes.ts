@@ -5,7 +5,7 @@ import { bearerToken, safeEqual } from '../auth/keys.js';
 import { errors } from '../errors.js';
 import type { Services } from '../services.js';
 import { version } from '../version.js';
-import { registerUsageRoute } from './usage.js';
+import { registerUsageRoute } from './usage-route.js';
 
 export async function adminRoutes(app: FastifyInstance, opts: { services: Services }): Promise<void> {
   const { services } = opts;
@@ -44,7 +44,7 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: Servic
     reply.code(201).send(await teams.rotateKey(request.params.id)),
   );
 
-  registerUsageRoute(app, services);
+  registerUsageRoute(app, { ledger: services.quotaStore, clock: services.clock });
 
   app.get('/admin/status', async () => {
     let storeOk = true;

@@ -2,7 +2,7 @@
 // and reserves nothing; only the request that goes upstream takes the paid path (reserve,
 // forward, settle) and pays. Identical requests in flight share one upstream call.
 import type { Principal } from '../auth/authenticator.js';
-import { forwardGenerate, type ForwardResult } from '../generate/forward.js';
+import type { PlainResult } from '../generate/paid-call.js';
 import type { GenerateRequest } from '../generate/request-body.js';
 import type { CacheOutcome, RequestFacts } from '../http/context.js';
 import type { Services } from '../services.js';
@@ -18,7 +18,7 @@ export interface GenerateAnswer {
 
 type Headers = Record<string, string | string[] | undefined>;
 
-function upstreamAnswer({ res }: ForwardResult, outcome: CacheOutcome, facts: RequestFacts): GenerateAnswer {
+function upstreamAnswer({ res }: PlainResult, outcome: CacheOutcome, facts: RequestFacts): GenerateAnswer {
   facts.cache = outcome;
   return { status: res.status, headers: { ...res.headers, 'x-gateway-cache': outcome }, body: res.body };
 }
@@ -34,7 +34,7 @@ export async function cachedGenerate(
   const team = principal.team.name;
   // Streamed requests are answered by the streaming path, which stores through services.cache itself.
   const plan = request.stream ? null : planRequest(config.cache, principal.team, request.body, request.model, headers);
-  if (!plan) return upstreamAnswer(await forwardGenerate(services, principal, request, facts, null), 'bypass', facts);
+  if (!plan) return upstreamAnswer(await services.paid.plain(principal, request, facts, null), 'bypass', facts);
 
   const sharedAnswer = async (key: string, answer: CachedAnswer, outcome: 'hit' | 'coalesced'): Promise<GenerateAnswer> => {
     await cache.entitle(key, answer, team);
@@ -56,7 +56,7 @@ export async function cachedGenerate(
   /** The paid path; returns the answer for this request and what identical ones may share. */
   const goUpstream = async (storeAvailable: boolean): Promise<{ answer: GenerateAnswer; shared: Shared }> => {
     // The key travels with a pending job, so its result is cached when a poll or the reconciler sees it end.
-    const result = await forwardGenerate(services, principal, request, facts, plan.write ? plan.key : null);
+    const result = await services.paid.plain(principal, request, facts, plan.write ? plan.key : null);
     const shared = await cache.remember(plan, result.res.status, result.generation, team, request.model);
     const outcome = storeAvailable && cache.storeAvailable ? 'miss' : 'bypass';
     return { answer: upstreamAnswer(result, outcome, facts), shared };

@@ -7,7 +7,7 @@ import { bearerToken, safeEqual } from '../auth/keys.js';
 import { errors } from '../errors.js';
 import type { Services } from '../services.js';
 import { outcomeOf, type GatewayMetrics } from './gateway-metrics.js';
-import { SavingsLedger } from './savings-ledger.js';
+import { SavingsLedger } from '../ledger/savings.js';
 import { SharedState } from './shared-state.js';
 
 export interface MetricsPluginOptions {

@@ -2,23 +2,9 @@
 // what upstream charged, and the durable usage ledger written in the same atomic step.
 // Both backends implement this interface; one conformance suite tests both.
 
-/** Ledger counters, aggregated per (day, team, model). */
-export interface LedgerCounters {
-  requests: number;
-  tokens_spent: number;
-  tokens_saved: number;
-  hits: number;
-  coalesced: number;
-  rejections: number;
-  failures: number;
-  outcome_unknown: number;
-}
+import type { LedgerRow, SavingsRow } from '../ledger/counters.js';
 
-export interface LedgerRow extends LedgerCounters {
-  day: string; // YYYY-MM-DD (UTC)
-  team: string;
-  model: string;
-}
+export type { LedgerCounters, LedgerRow, SavingsRow } from '../ledger/counters.js';
 
 export interface ReserveInput {
   team: string;
@@ -64,15 +50,6 @@ export interface TeamUsage {
   reserved: number;
   /** Reservations currently held. */
   outstanding: number;
-}
-
-export interface SavingsRow {
-  team: string;
-  model: string;
-  day: string;
-  hits: number;
-  coalesced: number;
-  tokens_saved: number;
 }
 
 export interface QuotaStore {

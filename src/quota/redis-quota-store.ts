@@ -4,13 +4,11 @@
 import { sendRedisGrant } from '../generations/grant-store.js';
 import type { RedisConnection } from '../store/connection.js';
 import { extendLua, ledgerAddLua, reserveLua, settleLua, usageLua } from './lua/quota-scripts.js';
+import { COUNTERS, emptyCounters } from '../ledger/counters.js';
 import type { LedgerCounters, LedgerRow, QuotaStore } from './quota-store.js';
 
 /** How long a reservation's record outlives its lease or settlement, to recognise a second settle (see the SQLite store). */
 const SETTLED_KEPT_MS = 3_600_000;
-const COUNTERS = [
-  'requests', 'tokens_spent', 'tokens_saved', 'hits', 'coalesced', 'rejections', 'failures', 'outcome_unknown',
-] as const;
 
 const scripts = {
   egwQuotaReserve: { numberOfKeys: 7, lua: reserveLua },
@@ -170,10 +168,10 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
           const id = JSON.stringify([day, team, model]);
           let row = rows.get(id);
           if (!row) {
-            row = { day, team, model, ...(Object.fromEntries(COUNTERS.map((c) => [c, 0])) as unknown as LedgerCounters) };
+            row = { day, team, model, ...emptyCounters() };
             rows.set(id, row);
           }
-          if (COUNTERS.includes(counter)) row[counter] += Number(value);
+          if ((COUNTERS as readonly string[]).includes(counter)) row[counter] += Number(value);
         }
       });
       const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -5,6 +5,7 @@
 import type { Database } from 'better-sqlite3';
 import { sqliteGrantWriter } from '../generations/grant-store.js';
 import type { SqliteConnection } from '../store/connection.js';
+import { COUNTERS } from '../ledger/counters.js';
 import type { LedgerCounters, LedgerRow, QuotaStore, ReserveInput, ReserveResult, SettleInput } from './quota-store.js';
 
 const MINUTE = 60_000;
@@ -17,9 +18,6 @@ const SETTLED_KEPT_MS = 3_600_000;
 /** Settled ids are pruned oldest first, this many at most per reserve, every PRUNE_EVERY_MS or at once while behind. */
 const PRUNE_BATCH = 1_000;
 const PRUNE_EVERY_MS = 100;
-const COUNTERS = [
-  'requests', 'tokens_spent', 'tokens_saved', 'hits', 'coalesced', 'rejections', 'failures', 'outcome_unknown',
-] as const;
 
 interface State {
   spent: number;

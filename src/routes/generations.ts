@@ -3,8 +3,6 @@
 // that sees a pending job end settles that job's reservation.
 import type { FastifyInstance } from 'fastify';
 import { errors } from '../errors.js';
-import { readGeneration } from '../generate/generation.js';
-import { finishJob } from '../generate/settlement.js';
 import type { Services } from '../services.js';
 
 export async function generationRoutes(app: FastifyInstance, opts: { services: Services }): Promise<void> {
@@ -15,14 +13,11 @@ export async function generationRoutes(app: FastifyInstance, opts: { services: S
     if (!(await services.grants.isGranted(id, team, services.clock.now()))) {
       throw errors.notFound(`No generation ${id}`);
     }
-    const res = await services.upstream.read('GET', `/api/v2/generate/${encodeURIComponent(id)}`);
+    const { res, generation } = await services.paid.poll(id);
     request.facts.upstreamStatus = res.status;
-    if (res.status === 200) {
-      const generation = readGeneration(res.body);
-      if (generation.status === 'completed' || generation.status === 'failed') {
-        const job = await services.jobs.get(id).catch(() => null);
-        if (job) await finishJob(services, job, generation);
-      }
+    if (generation?.status === 'completed' || generation?.status === 'failed') {
+      const job = await services.jobs.get(id).catch(() => null);
+      if (job) await services.paid.finishJob(job, generation);
     }
     return reply.code(res.status).headers(res.headers).send(res.body);
   });

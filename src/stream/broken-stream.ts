@@ -2,8 +2,7 @@
 // charged. Its id (from generation_start) lets the gateway ask upstream; what it says settles
 // the reservation, and a completed result whose text continues what the clients already have
 // is sent as the rest of the stream. Without an id the charge stays reserved as outcome-unknown.
-import { readGeneration, type GenerationFacts } from '../generate/generation.js';
-import { applyOutcome } from '../generate/settlement.js';
+import type { GenerationFacts } from '../generate/generation.js';
 import type { Reservation } from '../quota/quota-service.js';
 import type { Services } from '../services.js';
 import type { Broadcast, StreamResult } from './broadcast.js';
@@ -20,10 +19,7 @@ export interface BrokenStream {
 
 async function pollGeneration(services: Services, id: string): Promise<GenerationFacts | null> {
   try {
-    const res = await services.upstream.read('GET', `/api/v2/generate/${encodeURIComponent(id)}`);
-    if (res.status !== 200) return null;
-    const generation = readGeneration(res.body);
-    return generation.status === null ? null : generation;
+    return (await services.paid.poll(id)).generation;
   } catch (err) {
     services.log.warn({ err, generation_id: id }, 'poll after a broken stream failed');
     return null;
@@ -35,11 +31,11 @@ export async function settleBrokenStream(services: Services, broken: BrokenStrea
   const cut: StreamResult = { status: 'unknown', generationId: id, text, tokensSpent: 0, clean: false, body: null };
   const generation = id === null ? null : await pollGeneration(services, id);
   if (!generation) {
-    await services.quota.outcomeUnknown(reservation).catch(services.storeError);
+    await services.paid.unknown(reservation);
     return cut;
   }
   // Completed settles, failed releases, pending keeps the reservation as a job the reconciler ends.
-  await applyOutcome(services, reservation, generation, generation.status === 'pending' ? broken.cacheKey : null);
+  await services.paid.applyOutcome(reservation, generation, generation.status === 'pending' ? broken.cacheKey : null);
   if (generation.status !== 'completed') return { ...cut, status: generation.status ?? 'unknown' };
 
   const full = typeof generation.json?.result_text === 'string' ? generation.json.result_text : null;

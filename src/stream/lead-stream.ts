@@ -5,8 +5,8 @@
 import type { FastifyReply } from 'fastify';
 import { buffer } from 'node:stream/consumers';
 import type { Shared } from '../cache/single-flight.js';
-import { readGeneration, type GenerationFacts } from '../generate/generation.js';
-import { applyOutcome, releaseReservation } from '../generate/settlement.js';
+import type { GatewayError } from '../errors.js';
+import type { GenerationFacts } from '../generate/generation.js';
 import type { Reservation } from '../quota/quota-service.js';
 import { classifyFailure, type UpstreamStream } from '../upstream/client.js';
 import type { Broadcast, StreamResult } from './broadcast.js';
@@ -24,12 +24,12 @@ function isEventStream(headers: Record<string, string>): boolean {
 /** `release` unregisters the broadcast from the hub. */
 export async function leadStream(ctx: StreamContext, broadcast: Broadcast, release: () => void): Promise<FastifyReply> {
   const { services, request, reply, parsed } = ctx;
-  const { quota, upstream, catalog, config } = services;
+  const { quota, upstream, paid, config } = services;
   const team = request.principal!.team;
   const facts = request.facts;
   let reservation: Reservation;
   try {
-    reservation = await quota.reserve(team, parsed.model, quota.estimate(parsed.model));
+    reservation = await paid.reserve(request.principal!, parsed.model);
   } catch (err) {
     broadcast.open({ kind: 'retry' }); // this team's quota: an identical request of another may still go
     release();
@@ -38,18 +38,12 @@ export async function leadStream(ctx: StreamContext, broadcast: Broadcast, relea
   const started = performance.now();
   let up: UpstreamStream;
   try {
-    up = await upstream.stream(parsed.raw, config.upstream.timeouts[catalog.category(parsed.model)], UPSTREAM_PATH[ctx.variant]);
+    up = await paid.send(reservation, facts, () => upstream.stream(parsed.raw, paid.timeouts(parsed.model), UPSTREAM_PATH[ctx.variant]));
   } catch (err) {
-    facts.upstreamMs = performance.now() - started;
-    const failure = classifyFailure(err);
-    if (failure.outcome === 'not_sent') await releaseReservation(services, reservation);
-    else await quota.outcomeUnknown(reservation).catch(services.storeError);
-    broadcast.open({ kind: 'error', error: failure.gatewayError });
+    broadcast.open({ kind: 'error', error: err as GatewayError });
     release();
-    throw failure.gatewayError;
+    throw err;
   }
-  facts.upstreamStatus = up.status;
-  facts.outcome = 'upstream';
   if (up.status !== 200 || !isEventStream(up.headers)) return answerWhole(ctx, up, reservation, broadcast, release, started);
 
   broadcast.open({ kind: 'stream', headers: up.headers });
@@ -126,24 +120,17 @@ async function answerWhole(
     body = await buffer(up.body);
   } catch (err) {
     const failure = classifyFailure(err);
-    await services.quota.outcomeUnknown(reservation).catch(services.storeError);
+    if (up.status === 200) await services.paid.unknown(reservation); // an error status was released on arrival
     broadcast.open({ kind: 'error', error: failure.gatewayError });
     release();
     throw failure.gatewayError;
   }
   request.facts.upstreamMs = performance.now() - started;
   if (up.status === 200) {
-    const generation = readGeneration(body);
-    request.facts.tokensSpent = generation.status === 'pending' ? 0 : generation.tokensSpent;
-    const team = request.principal!.team.name;
     // The key goes with a pending job only (its end is cached then); a result in hand is cached below.
-    // The team may poll its generation: granted with the settlement.
-    const cacheKey = generation.status === 'pending' ? (ctx.plan?.key ?? null) : null;
-    await applyOutcome(services, reservation, generation, cacheKey, true);
+    const generation = await services.paid.settleBody(reservation, body, request.facts, ctx.plan?.key ?? null);
+    const team = request.principal!.team.name;
     if (ctx.plan) await services.cache.remember(ctx.plan, up.status, generation, team, ctx.parsed.model).catch(services.storeError);
-  } else {
-    if (up.status === 402) services.balance.exhausted();
-    await releaseReservation(services, reservation);
   }
   broadcast.open({ kind: 'answer', status: up.status, headers: up.headers, body });
   release();

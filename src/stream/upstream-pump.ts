@@ -28,7 +28,7 @@ export function chargeOf(end: Record<string, unknown>): number {
 
 export async function pumpUpstream(input: PumpInput): Promise<StreamResult> {
   const { services, broadcast, body, reservation } = input;
-  const { quota, grants, clock, balance } = services;
+  const { paid, grants, clock, balance } = services;
   const started = performance.now();
   const parser = new SseParser();
   let id: string | null = null;
@@ -54,11 +54,11 @@ export async function pumpUpstream(input: PumpInput): Promise<StreamResult> {
       status = 'completed';
       tokens = chargeOf(json);
       if (eventId && eventId !== id) await grant((id = eventId));
-      await quota.settle(reservation, tokens, 'completed').catch(services.storeError);
+      await paid.applyOutcome(reservation, { id, status: 'completed', tokensSpent: tokens, json: null }, null);
       if (typeof json.balance_remaining === 'number') balance.observe(json.balance_remaining);
     } else if (event.type === 'error' && status === null) {
       status = 'failed';
-      await quota.settle(reservation, 0, 'failed').catch(services.storeError);
+      await paid.applyOutcome(reservation, { id, status: 'failed', tokensSpent: 0, json: null }, null);
     }
     broadcast.publish(event);
   };

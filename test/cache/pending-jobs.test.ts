@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { readGeneration } from '../../src/generate/generation.js';
-import { applyOutcome } from '../../src/generate/settlement.js';
+
 import { backends } from '../helpers/backends.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { generate, unique, usage } from './helpers.js';
@@ -84,7 +84,7 @@ describe.each(backends)('pending jobs and the cache on $name', ({ name }) => {
     expect(job?.cache_key).toMatch(/^[0-9a-f]{64}$/);
     // The simulator never fails a job late; the real upstream can. This is what a poll would apply.
     const failed = readGeneration({ id: started.id, status: 'failed', error: 'provider refused', tokens_spent: 0 });
-    await applyOutcome(gw.app.services, job!.reservation, failed, job!.cache_key);
+    await gw.app.services.paid.applyOutcome(job!.reservation, failed, job!.cache_key);
     const again = await generate(gw, web, body);
     expect(again.headers['x-gateway-cache']).toBe('miss');
     expect(again.json().id).not.toBe(started.id);

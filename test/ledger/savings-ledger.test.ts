@@ -3,7 +3,7 @@
 // next flush, and the flusher writes on the configured interval.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import { SavingsLedger } from '../../src/metrics/savings-ledger.js';
+import { SavingsLedger } from '../../src/ledger/savings.js';
 import { createRedisQuotaStore } from '../../src/quota/redis-quota-store.js';
 import { createSqliteQuotaStore } from '../../src/quota/sqlite-quota-store.js';
 import type { QuotaStore, SavingsRow } from '../../src/quota/quota-store.js';

@@ -1,17 +1,12 @@
-// GET /admin/usage: the durable ledger, summed per group (any of team, model, day) over a
-// range of UTC days, as JSON or as CSV that opens as CSV (header row, RFC 4180 quoting).
-// Read-only; it never reaches upstream and never shows a key.
-import type { FastifyInstance } from 'fastify';
+// Reading the durable ledger: a usage query (range of UTC days, grouping by any of team,
+// model, day), the rows summed per group, and CSV that opens as CSV (header row, RFC 4180
+// quoting). GET /admin/usage and the CLI's `usage` serve it; it never reaches upstream.
 import { errors } from '../errors.js';
 import { ledgerDay } from '../quota/periods.js';
-import type { LedgerCounters, LedgerRow } from '../quota/quota-store.js';
-import type { Services } from '../services.js';
+import { COUNTERS, emptyCounters, type LedgerCounters, type LedgerRow } from './counters.js';
 
 export const GROUP_KEYS = ['team', 'model', 'day'] as const;
 export type GroupKey = (typeof GROUP_KEYS)[number];
-export const COUNTERS: Array<keyof LedgerCounters> = [
-  'requests', 'tokens_spent', 'tokens_saved', 'hits', 'coalesced', 'rejections', 'failures', 'outcome_unknown',
-];
 
 export type UsageRow = Partial<Record<GroupKey, string>> & LedgerCounters & { hit_ratio: number | null };
 
@@ -73,10 +68,6 @@ function hitRatio(c: LedgerCounters): number | null {
   return c.requests > 0 ? Math.round(((c.hits + c.coalesced) / c.requests) * 10_000) / 10_000 : null;
 }
 
-function emptyCounters(): LedgerCounters {
-  return Object.fromEntries(COUNTERS.map((c) => [c, 0])) as unknown as LedgerCounters;
-}
-
 /** Sums ledger rows per group; rows come out sorted by the group columns in the order given. */
 export function aggregate(rows: LedgerRow[], groupBy: GroupKey[]): { rows: UsageRow[]; totals: UsageRow } {
   const groups = new Map<string, { keys: Partial<Record<GroupKey, string>>; sums: LedgerCounters }>();
@@ -117,17 +108,10 @@ export function toCsv(rows: UsageRow[], groupBy: GroupKey[]): string {
   return lines.join('\r\n') + '\r\n';
 }
 
-export function registerUsageRoute(app: FastifyInstance, services: Services): void {
-  app.get<{ Querystring: RawQuery }>('/admin/usage', async (request, reply) => {
-    const query = parseUsageQuery(request.query, services.clock.now());
-    const ledger = await services.quotaStore.ledger(query.from, query.to);
-    const { rows, totals } = aggregate(ledger, query.groupBy);
-    if (query.format === 'csv') {
-      return reply
-        .type('text/csv; charset=utf-8')
-        .header('content-disposition', `attachment; filename="usage-${query.from}-${query.to}.csv"`)
-        .send(toCsv(rows, query.groupBy));
-    }
-    return { from: query.from, to: query.to, group_by: query.groupBy, rows, totals };
-  });
+/** The ledger over the query's days, summed per its groups. */
+export async function readUsage(
+  store: { ledger(from: string, to: string): Promise<LedgerRow[]> },
+  query: UsageQuery,
+): Promise<{ rows: UsageRow[]; totals: UsageRow }> {
+  return aggregate(await store.ledger(query.from, query.to), query.groupBy);
 }
