@@ -113,6 +113,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     services.balance.stop();
     clearInterval(catalogTimer);
     reconciler.stop();
+    services.journal.stop();
+    await services.journal.replay().catch(() => {}); // else the file keeps them for the next start
     await services.cache.close();
     await services.upstream.close();
   });

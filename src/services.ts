@@ -11,6 +11,7 @@ import { Catalog } from './catalog/catalog.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { PaidPath } from './generate/paid-call.js';
+import { journaled, SettlementJournal } from './ledger/settlement-journal.js';
 import { createGrantStore, type GrantStore } from './generations/grant-store.js';
 import { createJobStore, type JobStore } from './generations/job-store.js';
 import { observeSettlements } from './metrics/settlement-observer.js';
@@ -37,6 +38,8 @@ export interface Services {
   grants: GrantStore;
   jobs: JobStore;
   quotaStore: QuotaStore;
+  /** Settlements the store could not take, kept on disk until it can (src/ledger/settlement-journal.ts). */
+  journal: SettlementJournal;
   quota: QuotaService;
   balance: AccountBalance;
   catalog: Catalog;
@@ -66,6 +69,13 @@ export function createUpstreamClient(config: Config): UpstreamClient {
 }
 
 const STORE_ERROR_LOG_INTERVAL_MS = 10_000;
+
+/** quota.settlement_journal, else beside the SQLite file, else ./data/ named after the Redis prefix (null: memory only). */
+export function journalPath(config: Config, store: StoreConnection): string | null {
+  if (config.quota.settlement_journal) return config.quota.settlement_journal;
+  if (store.kind === 'sqlite') return store.path === ':memory:' ? null : `${store.path}.settlements`;
+  return `./data/settlements-${store.prefix.replace(/[^A-Za-z0-9_-]+/g, '_')}.journal`;
+}
 
 export function createServices(input: {
   config: Config;
@@ -98,7 +108,9 @@ export function createServices(input: {
   // their own clocks; an injected clock (tests) stays the one time source.
   const baseQuotaStore =
     store.kind === 'sqlite' ? createSqliteQuotaStore(store) : createRedisQuotaStore(store, { useRedisTime: clock === systemClock });
-  const quotaStore = input.onSettled ? observeSettlements(baseQuotaStore, input.onSettled) : baseQuotaStore;
+  const observed = input.onSettled ? observeSettlements(baseQuotaStore, input.onSettled) : baseQuotaStore;
+  const journal = new SettlementJournal({ path: journalPath(config, store), settle: (i) => observed.settle(i), onError: storeError });
+  const quotaStore = journaled(observed, journal);
   const upstream = input.upstream ?? createUpstreamClient(config);
   const auth = new Authenticator(teamStore, clock, config.auth.key_cache_ttl_ms);
   const catalog = new Catalog();
@@ -137,6 +149,7 @@ export function createServices(input: {
     grants,
     jobs,
     quotaStore,
+    journal,
     quota,
     balance,
     catalog,

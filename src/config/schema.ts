@@ -99,6 +99,7 @@ export const configSchema = z
           .refine(isTimeZone, 'not a known IANA time zone')
           .default('UTC'),
         reconcile_interval_ms: z.number().int().positive().default(5_000),
+        settlement_journal: z.string().default(''),
       })
       .strict()
       .prefault({}),

@@ -1,53 +1,20 @@
 // The cache fails soft: with its Redis gone mid-run, requests still go upstream and succeed
 // (x-gateway-cache: bypass), and the failure is logged once per interval, not per request.
 // Uses a Redis of its own (a child process killed mid-test), never the shared one.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type StoreConnection } from '../../src/store/connection.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { OwnRedis } from '../helpers/own-redis.js';
 import { generate, unique } from './helpers.js';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-/** Starts redis-server and waits (at most 10 s) until it accepts a connection. */
-async function startRedis(): Promise<{ proc: ChildProcess; url: string }> {
-  const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
-    stdio: 'ignore',
-  });
-  const url = `redis://127.0.0.1:${port}`;
-  for (let attempt = 0; attempt < 100; attempt++) {
-    try {
-      const probe = await openStore(url);
-      await probe.close();
-      return { proc, url };
-    } catch {
-      await sleep(100);
-    }
-  }
-  proc.kill('SIGKILL');
-  throw new Error('redis-server did not start within 10 s');
-}
-
 describe('the cache when its Redis goes away', () => {
-  let redis: { proc: ChildProcess; url: string };
+  let redis: OwnRedis;
   let store: StoreConnection;
   let gw: TestGateway;
   const lines: string[] = [];
   beforeAll(async () => {
-    redis = await startRedis();
+    redis = await OwnRedis.start();
     store = await openStore(redis.url, { redisPrefix: 'egw-test:store-failure:' });
     const logStream = new Writable({
       write(chunk: Buffer, _enc, done) {
@@ -60,7 +27,7 @@ describe('the cache when its Redis goes away', () => {
   afterAll(async () => {
     await gw?.close();
     await store?.close();
-    if (redis && redis.proc.exitCode === null && redis.proc.signalCode === null) redis.proc.kill('SIGKILL');
+    redis?.proc?.kill('SIGKILL');
   });
 
   it('serves every request with bypass, and logs the failure once', async () => {
@@ -70,8 +37,7 @@ describe('the cache when its Redis goes away', () => {
     expect((await generate(gw, key, known)).headers['x-gateway-cache']).toBe('miss');
     expect((await generate(gw, key, known)).headers['x-gateway-cache']).toBe('hit');
 
-    redis.proc.kill('SIGKILL');
-    await once(redis.proc, 'exit');
+    await redis.stop();
 
     // Store calls now fail at once (no offline queue): quota follows on_store_error (allow
     // here), the cache answers bypass; its own calls are also skipped for a second after a failure.

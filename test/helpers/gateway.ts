@@ -3,6 +3,9 @@
 // small helpers to call both. Every test builds the gateway through here.
 import { randomBytes } from 'node:crypto';
 import type { Tracer } from '@opentelemetry/api';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
 import { request as httpRequest } from 'undici';
 import { buildApp } from '../../src/app.js';
@@ -72,6 +75,8 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
   const backend = backends.find((b) => b.name === (options.backend ?? 'sqlite'))!;
   const store = options.store ?? (await backend.open());
   const adminToken = randomBytes(24).toString('hex');
+  // Each gateway keeps its settlement journal in a temp dir of its own (never ./data of the checkout).
+  const journalDir = mkdtempSync(join(tmpdir(), 'egw-journal-'));
   const config = parseConfig(
     deepMerge(
       {
@@ -81,6 +86,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
           retry: { base_delay_ms: 1, max_delay_ms: 5 },
         },
         admin: { token: adminToken },
+        quota: { settlement_journal: join(journalDir, 'settlements.journal') },
         log: { level: options.logStream ? 'info' : 'silent' },
       },
       (options.config ?? {}) as Record<string, unknown>,
@@ -112,6 +118,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
     usage: async (team) => (await admin('GET', `/admin/teams/${team}`)).json().usage,
     async close() {
       await app.close();
+      rmSync(journalDir, { recursive: true, force: true });
       if (!options.store) await cleanup(store);
       if (!options.sim) await sim.close();
     },

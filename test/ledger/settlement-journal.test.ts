@@ -1,0 +1,133 @@
+// No charge is lost when the store fails while requests wait on upstream: their settlements
+// go to the replica's journal (fsynced before the answer), and are replayed once the store
+// answers. After recovery: simulator charges == ledger tokens_spent == the team's spent, and
+// spent stays within the budget (the outage is far shorter than the lease: the README's bound is 0).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { reservationId } from '../../src/quota/reservation-id.js';
+import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { openStore, type StoreConnection } from '../../src/store/connection.js';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { OwnRedis } from '../helpers/own-redis.js';
+import { unique } from '../cache/helpers.js';
+
+const BUDGET = 160;
+const IN_FLIGHT = 10;
+/** Upstream holds each generate this long: the store fails while the requests wait on it. */
+const LATENCY_MS = 2_500;
+const config = { quota: { estimates: { 'gpt-5': 15 } } }; // 10 in flight + one more fit the budget
+
+async function ledgerSpent(gw: TestGateway): Promise<number> {
+  const rows = (await gw.admin('GET', '/admin/usage?group_by=team')).json().rows as Array<{ team: string; tokens_spent: number }>;
+  return rows.find((r) => r.team === 'ml')?.tokens_spent ?? 0;
+}
+
+/** Sends `count` distinct requests over the gateways in turn; resolves once the simulator holds them all. */
+function sendWhileHeld(sim: Simulator, gateways: Array<{ gw: TestGateway; key: string }>, count: number) {
+  const before = sim.totalGenerateCalls();
+  const answers = Promise.all(
+    Array.from({ length: count }, (_, i) => {
+      const { gw, key } = gateways[i % gateways.length];
+      return gw.api('POST', '/api/v2/generate', key, { model: 'gpt-5', prompt: unique('in flight') });
+    }),
+  );
+  const arrived = vi.waitFor(() => expect(sim.totalGenerateCalls() - before).toBe(count), { timeout: LATENCY_MS, interval: 5 });
+  return { answers, arrived };
+}
+
+describe('the settlement journal', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('Redis stops while 10 requests on two replicas wait on upstream: every charge reaches the ledger', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'egw-journal-redis-'));
+    dirs.push(dir);
+    const redis = await OwnRedis.start({ dir });
+    const sim = await startSimulator({ latencyMs: LATENCY_MS });
+    const stores: StoreConnection[] = [];
+    const gateways: TestGateway[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        stores.push(await openStore(redis.url, { redisPrefix: 'egw-test:journal:' }));
+        gateways.push(await startGateway({ backend: 'redis', store: stores[i], sim, config }));
+      }
+      const [one, two] = gateways;
+      const key = await one.team('ml', { budget: { tokens: BUDGET, period: 'month' } });
+      const { answers, arrived } = sendWhileHeld(sim, [{ gw: one, key }, { gw: two, key }], IN_FLIGHT);
+      await arrived;
+      await redis.stop();
+      for (const answer of await answers) {
+        expect(answer.status).toBe(200); // upstream answered (and charged): the client gets its answer
+        expect(answer.json().tokens_spent).toBeGreaterThan(0);
+      }
+      const journaled = gateways.map((gw) => gw.app.services.journal.size);
+      expect(journaled[0] + journaled[1]).toBe(IN_FLIGHT);
+
+      await redis.restart();
+      // The next reservation on a replica replays its journal first; the rest replays on its own within a second.
+      await vi.waitFor(async () => expect((await one.api('GET', '/api/v2/balance', key)).status).toBe(200), { timeout: 10_000 });
+      const after = await one.api('POST', '/api/v2/generate', key, { model: 'gpt-5', prompt: unique('after') });
+      expect(after.status).toBe(200);
+      expect(one.app.services.journal.size).toBe(0);
+      await vi.waitFor(() => expect(two.app.services.journal.size).toBe(0), { timeout: 10_000 });
+
+      const charged = sim.tokensCharged();
+      expect(charged).toBeGreaterThan(0);
+      expect(await ledgerSpent(one)).toBe(charged);
+      const usage = await one.usage('ml');
+      expect(usage).toMatchObject({ spent: charged, reserved: 0 });
+      expect(usage.spent).toBeLessThanOrEqual(BUDGET);
+    } finally {
+      for (const gw of gateways) await gw.close();
+      for (const store of stores) await store.close();
+      await redis.stop();
+      await sim.close();
+    }
+  }, 60_000);
+
+  it('the SQLite file is full while requests wait on upstream: replayed once it has room', async () => {
+    const gw = await startGateway({ simOptions: { latencyMs: LATENCY_MS }, config });
+    try {
+      const key = await gw.team('ml', { budget: { tokens: BUDGET, period: 'month' } });
+      expect((await gw.api('POST', '/api/v2/generate', key, { model: 'gpt-5', prompt: unique('before') })).status).toBe(200);
+      const { answers, arrived } = sendWhileHeld(gw.sim, [{ gw, key }], IN_FLIGHT);
+      await arrived;
+
+      // A real "disk full": SQLite refuses to grow the file past max_page_count (SQLITE_FULL).
+      // Capped at its size now, then filled with settled-id rows of the same team and of the
+      // size a settlement writes, later than every id in flight: each settlement would need a new page.
+      const conn = gw.store;
+      if (conn.kind !== 'sqlite') throw new Error('sqlite expected');
+      const { db } = conn;
+      db.pragma(`max_page_count = ${Number(db.pragma('page_count', { simple: true }))}`);
+      const filler = db.prepare(`INSERT INTO settled_reservations (team, id, settled_at) VALUES ('ml', ?, ?)`);
+      let full: unknown = null;
+      for (let i = 0; !full && i < 1_000_000; i++) {
+        try {
+          filler.run(reservationId(Date.now() + 60_000), Date.now());
+        } catch (err) {
+          full = err;
+        }
+      }
+      expect((full as { code?: string }).code).toBe('SQLITE_FULL');
+
+      for (const answer of await answers) expect(answer.status).toBe(200);
+      expect(gw.app.services.journal.size).toBe(IN_FLIGHT);
+      expect(gw.app.services.journal.journaled).toBe(IN_FLIGHT);
+
+      db.pragma('max_page_count = 1073741823'); // room again
+      await vi.waitFor(() => expect(gw.app.services.journal.size).toBe(0), { timeout: 10_000 });
+      const charged = gw.sim.tokensCharged();
+      expect(await ledgerSpent(gw)).toBe(charged);
+      const usage = await gw.usage('ml');
+      expect(usage).toMatchObject({ spent: charged, reserved: 0 });
+      expect(usage.spent).toBeLessThanOrEqual(BUDGET);
+    } finally {
+      await gw.close();
+    }
+  }, 60_000);
+});
