@@ -1,5 +1,6 @@
-// ESLint: typescript-eslint's recommended rules over the sources, tests and benchmark.
+// ESLint: typescript-eslint's recommended rules over the sources, tests, benchmark and console scripts.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -12,4 +13,6 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  // The console's scripts run in the browser, as plain ES modules.
+  { files: ['web/**/*.js'], languageOptions: { globals: globals.browser } },
 );

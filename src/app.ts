@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import { adminRoutes } from './admin/routes.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/schema.js';
+import { consoleRoutes } from './console/console-plugin.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { logRequest } from './http/request-log.js';
 import './http/context.js';
@@ -92,6 +93,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { services });
   await app.register(adminRoutes, { services });
   await app.register(apiRoutes, { services });
+  if (config.console.enabled) {
+    await app.register(consoleRoutes, { adminToken: config.admin.token, sessionTtlSeconds: config.console.session_ttl_s, clock });
+  }
 
   const reconciler = new Reconciler(services);
   app.decorate('reconciler', reconciler);

@@ -51,7 +51,7 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: Servic
     await services.store.ping().catch(() => (storeOk = false));
     return {
       version,
-      upstream: { base_url: services.config.upstream.base_url, balance: services.balance.snapshot(), models: services.catalog.size },
+      upstream: { base_url: services.config.upstream.base_url, balance: services.balance.snapshot(), account_floor: services.config.quota.account_floor, models: services.catalog.size },
       store: { kind: services.store.kind, healthy: storeOk },
     };
   });

@@ -141,6 +141,13 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    console: z
+      .object({
+        enabled: z.boolean().default(true),
+        session_ttl_s: z.number().int().positive().default(28_800),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()

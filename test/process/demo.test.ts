@@ -1,9 +1,11 @@
 // `npm run demo` works for a newcomer: it prints a key and a curl line, and that key works
-// against the gateway it started; SIGTERM stops everything with exit 0.
+// against the gateway it started; it prints the console's URL and a credential, with which a
+// browser sees the demo team's spend and savings as charts; SIGTERM stops everything with exit 0.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { launchBrowser, rendered, screenshot } from '../helpers/browser.js';
 import { exitOf, runCli } from '../helpers/child.js';
 import { call } from '../helpers/gateway.js';
 
@@ -28,7 +30,30 @@ describe('demo', () => {
     });
     expect(res.status).toBe(200);
     expect(res.json().status).toBe('completed');
+
+    const consoleUrl = /Console: (http:\/\/\S+)/.exec(printed)![1];
+    const adminToken = /admin token:\s+(\S+)/.exec(printed)![1];
+    expect(consoleUrl).toBe(`${url}/console`);
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(consoleUrl);
+      await page.fill('#credential', adminToken);
+      await page.click('form.sign-in button[type=submit]');
+      await rendered(page, 'overview');
+      const demoRow = page.locator('#teams tr[data-team="demo"]');
+      expect(Number((await demoRow.locator('[data-cell=spent]').textContent())!.replace(/,/g, ''))).toBeGreaterThan(0);
+      expect(Number((await demoRow.locator('[data-cell=saved]').textContent())!.replace(/,/g, ''))).toBeGreaterThan(0);
+      await screenshot(page, 'demo-overview');
+      await page.click('#teams a:text-is("demo")');
+      await page.waitForSelector('#keys');
+      expect(await page.locator('canvas').count()).toBeGreaterThanOrEqual(1);
+      await screenshot(page, 'demo-team');
+    } finally {
+      await browser.close();
+    }
+
     proc.kill('SIGTERM');
     expect(await exitOf(proc)).toBe(0);
-  });
+  }, 120_000);
 });

@@ -1,0 +1,133 @@
+// The console in a real browser (Debian's chromium via playwright-core): sign in, the numbers
+// on each page equal the admin API's, a key issued through the page works and its revocation
+// holds, a key label made of HTML shows as text. Screenshots go to test-artifacts/console/.
+import { readFile } from 'node:fs/promises';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { launchBrowser, rendered, screenshot, shownNumber } from '../helpers/browser.js';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { XSS_LABEL, seedTraffic } from './seed.js';
+
+describe('console in chromium', () => {
+  const clock = new ManualClock(Date.now());
+  let gw: TestGateway;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  const alerts: string[] = [];
+
+  beforeAll(async () => {
+    gw = await startGateway({ clock, simOptions: { now: () => clock.now() } });
+    await seedTraffic(gw, clock);
+    browser = await launchBrowser();
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    page = await context.newPage();
+    page.on('dialog', (dialog) => {
+      if (dialog.type() === 'alert') alerts.push(dialog.message());
+      void dialog.accept();
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await gw?.close();
+  });
+
+  it('signs in as admin: the credential stays out of the URL and the page, in an HttpOnly SameSite=Strict cookie', async () => {
+    await page.goto(`${gw.url}/console`);
+    await rendered(page, 'sign-in');
+    await screenshot(page, 'sign-in');
+    await page.fill('#credential', gw.adminToken);
+    await page.click('form.sign-in button[type=submit]');
+    await rendered(page, 'overview');
+    expect(page.url()).not.toContain(gw.adminToken);
+    expect(await page.content()).not.toContain(gw.adminToken);
+    const cookies = await context.cookies();
+    const session = cookies.find((c) => c.name === 'egw_console')!;
+    expect(session.httpOnly).toBe(true);
+    expect(session.sameSite).toBe('Strict');
+    expect(session.value).not.toContain(gw.adminToken);
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+    expect(await page.textContent('#who-role')).toBe('admin');
+  });
+
+  it('overview: every team\'s spent, budget and left, and the month\'s totals equal the admin API', async () => {
+    const teams = (await gw.admin('GET', '/admin/teams')).json().teams as Array<{ name: string; usage: Record<string, number> }>;
+    const usage = (await gw.admin('GET', '/admin/usage?group_by=team')).json();
+    expect(await page.locator('#teams tbody tr').count()).toBe(teams.length);
+    for (const team of teams) {
+      const row = page.locator(`#teams tr[data-team="${team.name}"]`);
+      expect(shownNumber(await row.locator('[data-cell=spent]').textContent())).toBe(team.usage.spent);
+      expect(shownNumber(await row.locator('[data-cell=budget]').textContent())).toBe(team.usage.budget);
+      expect(shownNumber(await row.locator('[data-cell=remaining]').textContent())).toBe(team.usage.remaining);
+      const month = usage.rows.find((r: { team: string }) => r.team === team.name);
+      expect(shownNumber(await row.locator('[data-cell=saved]').textContent())).toBe(month.tokens_saved);
+    }
+    expect(usage.totals.tokens_spent).toBeGreaterThan(0);
+    expect(usage.totals.tokens_saved).toBeGreaterThan(0);
+    expect(shownNumber(await page.textContent('[data-kpi=spent] .card-value'))).toBe(usage.totals.tokens_spent);
+    expect(shownNumber(await page.textContent('[data-kpi=saved] .card-value'))).toBe(usage.totals.tokens_saved);
+    const status = (await gw.admin('GET', '/admin/status')).json();
+    expect(shownNumber(await page.textContent('[data-kpi=balance] .card-value'))).toBe(status.upstream.balance.token_balance);
+    expect(await page.locator('canvas').count()).toBeGreaterThan(0);
+    await screenshot(page, 'overview');
+  });
+
+  it('team page: budget figures equal /admin/teams/:name, and an HTML key label shows as text', async () => {
+    await page.click('#teams a:text-is("ml")');
+    await rendered(page, 'overview');
+    await page.waitForSelector('#keys');
+    const team = (await gw.admin('GET', '/admin/teams/ml')).json();
+    for (const cell of ['spent', 'budget', 'remaining'] as const) {
+      expect(shownNumber(await page.textContent(`[data-kpi=${cell}] .card-value`))).toBe(team.usage[cell]);
+    }
+    const labels = await page.locator('#keys td.key-label').allTextContents();
+    expect(labels).toContain(XSS_LABEL);
+    expect(await page.locator('#keys img').count()).toBe(0);
+    expect(await page.locator('canvas').count()).toBeGreaterThanOrEqual(1);
+    await screenshot(page, 'team');
+    expect(alerts).toEqual([]);
+  });
+
+  it('issues a key through the page (secret shown once), the key works, and revoking it through the page stops it', async () => {
+    await page.click('#issue-key');
+    await page.fill('dialog input[name=label]', 'from-the-console');
+    await page.click('dialog button[type=submit]');
+    const secret = await page.inputValue('#new-key-secret');
+    expect(secret).toMatch(/^nb_gw_/);
+    await screenshot(page, 'key-issued');
+    await page.click('.secret-dialog button:text-is("Done")');
+    await page.waitForSelector('#keys td.key-label:text-is("from-the-console")');
+    expect(await page.content()).not.toContain(secret);
+
+    const used = await gw.api('POST', '/api/v2/generate', secret, { model: 'gpt-5', prompt: 'issued through the console' });
+    expect(used.status).toBe(200);
+
+    const row = page.locator('#keys tr', { has: page.locator('td.key-label:text-is("from-the-console")') });
+    await row.locator('button[data-action=revoke]').click();
+    await page.waitForSelector('#keys tr.inactive td.key-label:text-is("from-the-console")');
+    const refused = await gw.api('POST', '/api/v2/generate', secret, { model: 'gpt-5', prompt: 'after revocation' });
+    expect(refused.status).toBe(401);
+  });
+
+  it('usage page: totals equal /admin/usage, and the CSV download is the admin API\'s CSV', async () => {
+    await page.goto(`${gw.url}/console#/usage?group_by=team,model`);
+    await rendered(page, 'usage');
+    const usage = (await gw.admin('GET', '/admin/usage?group_by=team,model')).json();
+    expect(await page.locator('#usage tbody tr:not(.total)').count()).toBe(usage.rows.length);
+    const total = page.locator('#usage tr.total');
+    expect(shownNumber(await total.locator('[data-cell=tokens_spent]').textContent())).toBe(usage.totals.tokens_spent);
+    expect(shownNumber(await total.locator('[data-cell=tokens_saved]').textContent())).toBe(usage.totals.tokens_saved);
+    expect(shownNumber(await total.locator('[data-cell=requests]').textContent())).toBe(usage.totals.requests);
+    await screenshot(page, 'usage');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#csv')]);
+    const csv = await readFile((await download.path())!, 'utf8');
+    expect(csv).toBe((await gw.admin('GET', '/admin/usage?group_by=team,model&format=csv')).text);
+  });
+
+  it('audit page renders', async () => {
+    await page.click('nav a[data-nav=audit]');
+    await rendered(page, 'audit');
+    await screenshot(page, 'audit');
+  });
+});

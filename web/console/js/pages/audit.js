@@ -1,0 +1,59 @@
+// The audit log: every change made through the admin API or the CLI, newest first, filtered
+// by period, actor and action. Read-only: nothing here edits it.
+import { api, query, thisMonth } from '../api.js';
+import { el, notice, replace, section, table, when } from '../dom.js';
+
+export async function renderAudit(ctx) {
+  const month = thisMonth();
+  const filters = {
+    from: ctx.params.get('from') || month.from,
+    to: ctx.params.get('to') || month.to,
+    actor: ctx.params.get('actor') ?? '',
+    action: ctx.params.get('action') ?? '',
+  };
+  const head = el('div', { class: 'page-head' }, el('h1', {}, 'Audit log'),
+    el('p', { class: 'muted' }, 'Who changed what: teams, keys, limits and credentials. Secrets are never recorded.'));
+  let result;
+  try {
+    result = await api.get(`audit${query(filters)}`);
+  } catch (err) {
+    if (err.status === 401) throw err;
+    replace(ctx.main, head, notice(err.status === 404 ? 'This gateway version has no audit log.' : err.message, err.status === 404 ? 'info' : 'error'));
+    return;
+  }
+  const entries = [...(result.entries ?? result.rows ?? [])].sort((a, b) => b.at.localeCompare(a.at));
+  const rows = entries.map((e) => el('tr', {},
+    el('td', {}, when(e.at)),
+    el('td', {}, e.actor),
+    el('td', { class: 'mono' }, e.action),
+    el('td', {}, e.target ?? '—'),
+    el('td', { class: 'changes' }, describeChanges(e.changes)),
+    el('td', { class: 'mono muted' }, e.ip ?? '—')));
+  replace(ctx.main, head, filterForm(filters),
+    section(`${entries.length} changes`, entries.length ? table(['When', 'Who', 'Action', 'Target', 'Changes', 'From'], rows, { class: 'data', id: 'audit' }) : notice('No changes in this period.')));
+}
+
+function describeChanges(changes) {
+  if (!changes || typeof changes !== 'object') return '—';
+  const parts = Object.entries(changes).map(([k, v]) => Array.isArray(v) && v.length === 2 ? `${k}: ${show(v[0])} → ${show(v[1])}` : `${k}: ${show(v)}`);
+  return parts.length ? parts.join('; ') : '—';
+}
+
+function show(value) {
+  return value === null || value === undefined ? '—' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+function filterForm(filters) {
+  const form = el('form', { class: 'filters' },
+    el('label', {}, 'From ', el('input', { type: 'date', name: 'from', value: filters.from })),
+    el('label', {}, 'To ', el('input', { type: 'date', name: 'to', value: filters.to })),
+    el('label', {}, 'Who ', el('input', { type: 'text', name: 'actor', value: filters.actor, placeholder: 'any' })),
+    el('label', {}, 'Action ', el('input', { type: 'text', name: 'action', value: filters.action, placeholder: 'e.g. key.revoke' })),
+    el('button', { type: 'submit', class: 'primary' }, 'Show'));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const f = form.elements;
+    location.hash = `#/audit${query({ from: f.from.value, to: f.to.value, actor: f.actor.value.trim(), action: f.action.value.trim() })}`;
+  });
+  return form;
+}
