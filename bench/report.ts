@@ -94,9 +94,9 @@ export function table(rows: Row[]): string {
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
-export function printReport(rows: Row[], settings: Settings, notes: string[]): { ratios: Ratio[]; checks: Check[] } {
+export function printReport(rows: Row[], settings: Settings, notes: string[], extraChecks: Check[] = []): { ratios: Ratio[]; checks: Check[] } {
   const rs = ratios(rows, settings);
-  const cs = checks(rows, settings);
+  const cs = [...checks(rows, settings), ...extraChecks];
   const shown = rs.filter((x) => x.value !== null);
   const lines = ['', table(rows)];
   if (shown.length > 0) lines.push('', 'Ratios, gateway / reference (req/s; in brackets the same by CPU us/req, reference / gateway):');

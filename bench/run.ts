@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startServer, type ServerProcess } from './processes.js';
-import { printReport, writeResults } from './report.js';
+import { measureOverview, seedTeams } from './console-render.js';
+import { printReport, writeResults, type Check } from './report.js';
 import { Bench, burst, hitPath, missPath, repeated, type Row, type Target } from './scenarios.js';
 import { readSettings, type Settings } from './settings.js';
 
@@ -18,6 +19,7 @@ const profileDir = settings.cpuProfile ? `${resultsDir}profiles-${started.toISOS
 const running = new Set<ServerProcess>();
 const rows: Row[] = [];
 const notes: string[] = [];
+const extraChecks: Check[] = [];
 
 const want = (part: Settings['scenarios'][number]) => settings.scenarios.includes(part);
 const step = (text: string) => console.error(`[bench ${((Date.now() - started.getTime()) / 1000).toFixed(0)}s] ${text}`);
@@ -55,7 +57,7 @@ async function startGateway(name: string, backend: 'sqlite' | 'redis', sim: Serv
   await admin('/admin/teams', { name: 'broke', budget: { tokens: 0, period: 'total' } });
   const paying: Target = { server, key: (await admin('/admin/teams/bench/keys', {})).key! };
   const broke: Target = { server, key: (await admin('/admin/teams/broke/keys', {})).key! };
-  return { server, paying, broke };
+  return { server, paying, broke, adminToken };
 }
 
 async function references(bench: Bench, sim: ServerProcess): Promise<void> {
@@ -116,6 +118,25 @@ async function memoryRun(bench: Bench, sim: ServerProcess): Promise<void> {
   await stop(gw.server);
 }
 
+/** The console's overview of `consoleTeams` teams, loaded in chromium: target under 300 ms. */
+async function consoleRender(sim: ServerProcess): Promise<void> {
+  const { consoleTeams: teams, consoleLoads: loads } = settings;
+  step(`console: overview of ${teams} teams, ${loads} timed loads in chromium`);
+  const gw = await startGateway('gateway-console', 'sqlite', sim);
+  try {
+    await seedTeams(gw.server.url, gw.adminToken, teams);
+    const f = await measureOverview(gw.server.url, gw.adminToken, teams, loads);
+    extraChecks.push({
+      label: `console overview of ${f.teams} teams renders < 300 ms`,
+      verdict: f.medianMs < 300 ? 'PASS' : 'MISS',
+      detail: `median ${f.medianMs.toFixed(0)} ms, p90 ${f.p90Ms.toFixed(0)} ms, max ${f.maxMs.toFixed(0)} ms over ${f.loads} loads (navigation start to drawn)`,
+    });
+  } catch (err) {
+    notes.push(`console render skipped: ${(err as Error).message}`);
+  }
+  await stop(gw.server);
+}
+
 async function main(): Promise<void> {
   step(`settings: ${JSON.stringify(settings)}`);
   const sim = await start('simulator', 'simulator.ts', { latencyMs: settings.simLatencyMs });
@@ -124,13 +145,14 @@ async function main(): Promise<void> {
   if (settings.scenarios.some((s) => s !== 'references' && s !== 'memory')) {
     for (const backend of settings.backends) await gateway(bench, sim, backend);
   }
+  if (want('console')) await consoleRender(sim);
   if (want('memory') && settings.memoryRequests > 0) await memoryRun(bench, sim);
   await stop(sim);
 
   notes.push('CPU us/req counts the measured server process only (not autocannon, the simulator, or Redis).');
   notes.push(`load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${loadavg()[0].toFixed(2)}, on ${cpus().length} cores: other work on the machine moves req/s more than CPU us/req`);
   if (profileDir) notes.push(`CPU profiles of the server processes: ${profileDir}`);
-  const { ratios, checks } = printReport(rows, settings, notes);
+  const { ratios, checks } = printReport(rows, settings, notes, extraChecks);
   const finished = new Date();
   const file = writeResults(resultsDir, {
     started: started.toISOString(), finished: finished.toISOString(),

@@ -25,11 +25,14 @@ export interface Settings {
   redisUrl: string;
   /** Write V8 CPU profiles of every server process (BENCH_CPU_PROF=1). */
   cpuProfile: boolean;
+  /** The console render: teams on the overview and timed page loads (BENCH_CONSOLE_TEAMS, BENCH_CONSOLE_LOADS). */
+  consoleTeams: number;
+  consoleLoads: number;
   /** Which parts to run (BENCH_SCENARIOS, default all), e.g. `miss` alone for a profile. */
   scenarios: Array<(typeof SCENARIOS)[number]>;
 }
 
-export const SCENARIOS = ['references', 'miss', 'hit', 'burst', 'reject', 'memory'] as const;
+export const SCENARIOS = ['references', 'miss', 'hit', 'burst', 'reject', 'memory', 'console'] as const;
 
 function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
@@ -64,5 +67,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     cpuProfile: env.BENCH_CPU_PROF === '1',
     scenarios: scenarios as Settings['scenarios'],
+    consoleTeams: Math.max(1, Math.round(num(env, 'BENCH_CONSOLE_TEAMS', 50))),
+    consoleLoads: Math.max(1, Math.round(num(env, 'BENCH_CONSOLE_LOADS', 20))),
   };
 }

@@ -75,8 +75,7 @@ describe('console in chromium', () => {
 
   it('team page: budget figures equal /admin/teams/:name, and an HTML key label shows as text', async () => {
     await page.click('#teams a:text-is("ml")');
-    await rendered(page, 'overview');
-    await page.waitForSelector('#keys');
+    await rendered(page, 'team');
     const team = (await gw.admin('GET', '/admin/teams/ml')).json();
     for (const cell of ['spent', 'budget', 'remaining'] as const) {
       expect(shownNumber(await page.textContent(`[data-kpi=${cell}] .card-value`))).toBe(team.usage[cell]);

@@ -38,9 +38,15 @@ describe('console session and security headers', () => {
     expect(csp).not.toContain('unsafe-inline');
     expect(page.headers['x-frame-options']).toBe('DENY');
     expect(page.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
-    const chart = await call(gw.url, 'GET', '/console/vendor/chart.umd.min.js');
+    expect(page.headers['cache-control']).toBe('no-cache');
+    const chartPath = /src="(\/console\/vendor\/[0-9a-f]+\/chart\.umd\.min\.js)"/.exec(page.text)![1];
+    const chart = await call(gw.url, 'GET', chartPath);
     expect(chart.status).toBe(200);
-    expect((await call(gw.url, 'GET', '/console/vendor/chart.js')).status).toBe(404);
+    expect(chart.headers['cache-control']).toContain('immutable');
+    expect((await call(gw.url, 'GET', chartPath.replace('chart.umd.min.js', 'chart.js'))).status).toBe(404);
+    const appPath = /src="(\/console\/assets\/[0-9a-f]+\/js\/app\.js)"/.exec(page.text)![1];
+    expect((await call(gw.url, 'GET', appPath)).status).toBe(200);
+    expect((await call(gw.url, 'GET', appPath.replace('js/app.js', 'index.html'))).status).toBe(404);
     const api = await call(gw.url, 'GET', '/healthz');
     expect(api.headers['content-security-policy']).toBeUndefined();
   });

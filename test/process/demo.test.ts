@@ -46,7 +46,7 @@ describe('demo', () => {
       expect(Number((await demoRow.locator('[data-cell=saved]').textContent())!.replace(/,/g, ''))).toBeGreaterThan(0);
       await screenshot(page, 'demo-overview');
       await page.click('#teams a:text-is("demo")');
-      await page.waitForSelector('#keys');
+      await rendered(page, 'team');
       expect(await page.locator('canvas').count()).toBeGreaterThanOrEqual(1);
       await screenshot(page, 'demo-team');
     } finally {

@@ -3,21 +3,20 @@
 import { api, query, thisMonth } from '../api.js';
 import { el, notice, replace, section, table, when } from '../dom.js';
 
-export async function renderAudit(ctx) {
+function auditFilters(params) {
   const month = thisMonth();
-  const filters = {
-    from: ctx.params.get('from') || month.from,
-    to: ctx.params.get('to') || month.to,
-    actor: ctx.params.get('actor') ?? '',
-    action: ctx.params.get('action') ?? '',
-  };
+  return { from: params.get('from') || month.from, to: params.get('to') || month.to, actor: params.get('actor') ?? '', action: params.get('action') ?? '' };
+}
+
+export function loadAudit(params) {
+  return api.get(`audit${query(auditFilters(params))}`).then((result) => ({ result }), (err) => (err.status === 401 ? Promise.reject(err) : { err }));
+}
+
+export function renderAudit(ctx, { result, err }) {
+  const filters = auditFilters(ctx.params);
   const head = el('div', { class: 'page-head' }, el('h1', {}, 'Audit log'),
     el('p', { class: 'muted' }, 'Who changed what: teams, keys, limits and credentials. Secrets are never recorded.'));
-  let result;
-  try {
-    result = await api.get(`audit${query(filters)}`);
-  } catch (err) {
-    if (err.status === 401) throw err;
+  if (err) {
     replace(ctx.main, head, notice(err.status === 404 ? 'This gateway version has no audit log.' : err.message, err.status === 404 ? 'info' : 'error'));
     return;
   }

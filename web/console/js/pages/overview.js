@@ -5,27 +5,43 @@ import { SAVED_COLOR, SPENT_COLOR, barChart, dayLabel, daysBetween } from '../ch
 import { PERIOD_WORDS, card, el, meter, notice, percent, replace, section, table, tokens, when } from '../dom.js';
 import { openTeamForm } from '../team-form.js';
 
-export async function renderOverview(ctx) {
+export function loadOverview() {
   const month = thisMonth();
-  const [status, teamList, byTeam, byDay, byModel] = await Promise.all([
+  return Promise.all([
     api.get('status'),
     api.get('teams'),
-    api.get(`usage${query({ ...month, group_by: 'team' })}`),
+    api.get(`usage${query({ ...month, group_by: 'team,model' })}`),
     api.get(`usage${query({ ...month, group_by: 'day' })}`),
-    api.get(`usage${query({ ...month, group_by: 'model' })}`),
-  ]);
-  const monthName = new Date(`${month.from}T00:00:00Z`).toLocaleDateString('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
-  const savedByTeam = new Map(byTeam.rows.map((r) => [r.team, r]));
-  const teams = [...teamList.teams].sort((a, b) => b.usage.spent - a.usage.spent || a.name.localeCompare(b.name));
+  ]).then(([status, teams, byTeamModel, byDay]) => ({ month, status, teams: teams.teams, byTeamModel, byDay }));
+}
 
+export function renderOverview(ctx, { month, status, teams, byTeamModel, byDay }) {
+  const monthName = new Date(`${month.from}T00:00:00Z`).toLocaleDateString('en-GB', { month: 'long', year: 'numeric', timeZone: 'UTC' });
+  const byTeam = sumBy(byTeamModel.rows, 'team');
+  const sorted = [...teams].sort((a, b) => b.usage.spent - a.usage.spent || a.name.localeCompare(b.name));
   replace(ctx.main,
     el('div', { class: 'page-head' },
       el('h1', {}, 'Overview'),
       el('p', { class: 'muted' }, `Spend and savings for ${monthName} (UTC), and each team's budget in its own period.`)),
-    accountCards(status, byTeam.totals),
+    accountCards(status, byTeamModel.totals),
     section(`Tokens spent and saved per day, ${monthName}`, dailyChart(month, byDay.rows)),
-    teamsPanel(ctx, teams, savedByTeam),
-    section(`Top models, ${monthName}`, modelsTable(byModel.rows)));
+    teamsPanel(ctx, sorted, byTeam),
+    section(`Top models, ${monthName}`, modelsTable([...sumBy(byTeamModel.rows, 'model').values()])));
+}
+
+/** Usage rows summed per value of one column, with the hit ratio recomputed from the sums. */
+function sumBy(rows, column) {
+  const out = new Map();
+  for (const r of rows) {
+    const sum = out.get(r[column]) ?? { [column]: r[column], requests: 0, tokens_spent: 0, tokens_saved: 0, free: 0 };
+    sum.requests += r.requests;
+    sum.tokens_spent += r.tokens_spent;
+    sum.tokens_saved += r.tokens_saved;
+    sum.free += r.hits + r.coalesced;
+    sum.hit_ratio = sum.requests ? sum.free / sum.requests : null;
+    out.set(r[column], sum);
+  }
+  return out;
 }
 
 function accountCards(status, totals) {
@@ -47,9 +63,9 @@ function dailyChart(month, rows) {
   ], { stacked: true, height: 220 });
 }
 
-function teamsPanel(ctx, teams, savedByTeam) {
+function teamsPanel(ctx, teams, byTeam) {
   const rows = teams.map((team) => {
-    const month = savedByTeam.get(team.name);
+    const month = byTeam.get(team.name);
     const u = team.usage;
     return el('tr', { dataset: { team: team.name } },
       el('td', {}, el('a', { href: `#/team/${encodeURIComponent(team.name)}` }, team.name)),

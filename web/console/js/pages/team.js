@@ -6,16 +6,18 @@ import { PERIOD_WORDS, card, el, meter, notice, percent, replace, section, token
 import { keysPanel } from '../keys-panel.js';
 import { openTeamForm } from '../team-form.js';
 
-export async function renderTeam(ctx, name) {
+export function loadTeam(name) {
   const month = thisMonth();
-  const path = `teams/${encodeURIComponent(name)}`;
-  const [team, keyList, byDayModel, byKey] = await Promise.all([
-    api.get(path),
+  return Promise.all([
+    api.get(`teams/${encodeURIComponent(name)}`),
     api.get(`keys${query({ team: name })}`),
     api.get(`usage${query({ ...month, group_by: 'team,day,model' })}`),
     // Per-key usage needs a gateway that records it; without, the chart says so.
-    api.get(`usage${query({ ...month, group_by: 'key,day', team: name })}`).catch(() => null),
-  ]);
+    api.get(`usage${query({ ...month, group_by: 'key,day', team: name })}`).catch((err) => (err.status === 401 ? Promise.reject(err) : null)),
+  ]).then(([team, keyList, byDayModel, byKey]) => ({ month, name, team, keys: keyList.keys, byDayModel, byKey }));
+}
+
+export function renderTeam(ctx, { month, name, team, keys, byDayModel, byKey }) {
   const rows = byDayModel.rows.filter((r) => r.team === name);
   const totals = rows.reduce((t, r) => ({ saved: t.saved + r.tokens_saved, requests: t.requests + r.requests, free: t.free + r.hits + r.coalesced }), { saved: 0, requests: 0, free: 0 });
   const u = team.usage;
@@ -34,8 +36,8 @@ export async function renderTeam(ctx, name) {
     el('div', { class: 'budget-line' }, el('span', { class: 'muted' }, 'Budget used (with requests in flight): '), meter(u.spent + u.reserved, u.budget)),
     el('div', { class: 'grid-2' },
       section('Spend per day by model, this month', modelChart(month, rows)),
-      section('Spend per key, this month', keyChart(byKey, keyList.keys))),
-    keysPanel(ctx, team, keyList.keys, byKey));
+      section('Spend per key, this month', keyChart(byKey, keys))),
+    keysPanel(ctx, team, keys, byKey));
 }
 
 function modelChart(month, rows) {

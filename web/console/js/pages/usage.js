@@ -6,18 +6,24 @@ import { el, notice, percent, replace, section, table, tokens } from '../dom.js'
 const GROUPS = ['team', 'model', 'day', 'key'];
 const COLUMNS = [['requests', 'Requests'], ['tokens_spent', 'Spent'], ['tokens_saved', 'Saved'], ['hits', 'Cache hits'], ['coalesced', 'Shared'], ['rejections', 'Refused']];
 
-export async function renderUsage(ctx) {
+function usageQuery(params) {
   const month = thisMonth();
-  const from = ctx.params.get('from') || month.from;
-  const to = ctx.params.get('to') || month.to;
-  const groupBy = (ctx.params.get('group_by') ?? 'team').split(',').filter((g) => GROUPS.includes(g));
-  const params = { from, to, group_by: groupBy.join(',') };
+  const chosen = (params.get('group_by') ?? '').split(',').filter((g) => GROUPS.includes(g));
+  const groupBy = chosen.length ? chosen : ['team'];
+  return { from: params.get('from') || month.from, to: params.get('to') || month.to, group_by: groupBy.join(',') };
+}
+
+/** Loads the usage; an error other than signed-out is shown on the page, beside the filters. */
+export function loadUsage(params) {
+  return api.get(`usage${query(usageQuery(params))}`).then((result) => ({ result }), (err) => (err.status === 401 ? Promise.reject(err) : { err }));
+}
+
+export function renderUsage(ctx, { result, err }) {
+  const params = usageQuery(ctx.params);
+  const { from, to } = params;
+  const groupBy = params.group_by.split(',');
   const form = filterForm(from, to, groupBy);
-  let result;
-  try {
-    result = await api.get(`usage${query(params)}`);
-  } catch (err) {
-    if (err.status === 401) throw err;
+  if (err) {
     replace(ctx.main, el('h1', {}, 'Usage'), form, notice(err.message, 'error'));
     return;
   }

@@ -1,0 +1,55 @@
+// The console's overview with many teams, timed in Debian's chromium: from navigation start to
+// the page drawn (its five admin reads, the tables and the chart), read from the mark the
+// console sets when a page is rendered. Teams, keys and a little traffic are made first.
+import { launchBrowser } from '../test/helpers/browser.js';
+
+export interface RenderFigures {
+  teams: number;
+  loads: number;
+  medianMs: number;
+  p90Ms: number;
+  maxMs: number;
+}
+
+async function post(url: string, token: string, body: unknown): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+/** `teams` teams with a key each and a few requests (two models, one repeat for a cache hit). */
+export async function seedTeams(gatewayUrl: string, adminToken: string, teams: number): Promise<void> {
+  for (let i = 0; i < teams; i++) {
+    const name = `team-${String(i).padStart(2, '0')}`;
+    await post(`${gatewayUrl}/admin/teams`, adminToken, { name, budget: { tokens: 1_000 + i * 100, period: 'month' } });
+    const { key } = (await (await post(`${gatewayUrl}/admin/teams/${name}/keys`, adminToken, { label: 'app' })).json()) as { key: string };
+    for (const [model, prompt] of [['gpt-5', 'a'], ['claude-opus-4.5', 'b'], ['gpt-5', 'a']]) {
+      const res = await post(`${gatewayUrl}/api/v2/generate`, key, { model, prompt: `${name} ${prompt}` });
+      await res.arrayBuffer();
+    }
+  }
+}
+
+/** Times `loads` loads of the overview, after two warm-up loads; `teams`: at least this many rows. */
+export async function measureOverview(gatewayUrl: string, adminToken: string, teams: number, loads: number): Promise<RenderFigures> {
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${gatewayUrl}/console`);
+    await page.fill('#credential', adminToken);
+    await page.click('form.sign-in button[type=submit]');
+    await page.waitForSelector('html[data-rendered="overview"]');
+    const rows = await page.locator('#teams tbody tr').count();
+    if (rows < teams) throw new Error(`console overview shows ${rows} teams, expected ${teams}`);
+    const times: number[] = [];
+    for (let i = 0; i < loads + 2; i++) {
+      await page.reload();
+      await page.waitForSelector('html[data-rendered="overview"]');
+      const ms = await page.evaluate(() => performance.getEntriesByName('console:rendered')[0]?.startTime ?? NaN);
+      if (i >= 2) times.push(ms); // the first two loads warm the server's and the browser's caches
+    }
+    times.sort((a, b) => a - b);
+    const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
+    return { teams: rows, loads, medianMs: at(0.5), p90Ms: at(0.9), maxMs: times[times.length - 1] };
+  } finally {
+    await browser.close();
+  }
+}
