@@ -42,8 +42,9 @@ export async function seedTraffic(gw: TestGateway, clock: ManualClock, now = Dat
           const model = team.models[(day + i + k) % team.models.length];
           const prompt = `${team.name} ${key.label} question ${i} on day ${day}`;
           await gw.api('POST', '/api/v2/generate', key.key!, { model, prompt });
-          // Every third request is asked again: a cache hit, paid nothing.
-          if ((day * 5 + i + t) % 3 === 0) await gw.api('POST', '/api/v2/generate', key.key!, { model, prompt });
+          // Some requests are asked again (more often in later teams): cache hits, paid nothing.
+          const repeats = (day * 5 + i + t) % 3 === 0 ? 1 + (t % 3) : 0;
+          for (let r = 0; r < repeats; r++) await gw.api('POST', '/api/v2/generate', key.key!, { model, prompt });
         }
       }
     }
