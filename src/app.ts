@@ -8,7 +8,6 @@ import { Registry } from 'prom-client';
 import { adminRoutes } from './admin/routes.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/schema.js';
-import { consoleRoutes } from './console/console-plugin.js';
 import { installErrorHandling } from './http/error-handler.js';
 import { logRequest } from './http/request-log.js';
 import './http/context.js';
@@ -94,6 +93,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(adminRoutes, { services });
   await app.register(apiRoutes, { services });
   if (config.console.enabled) {
+    // Imported here, not at the top: the CLI's admin commands load this module without building an app.
+    const { consoleRoutes } = await import('./console/console-plugin.js');
     await app.register(consoleRoutes, { adminToken: config.admin.token, sessionTtlSeconds: config.console.session_ttl_s, clock });
   }
 
