@@ -136,6 +136,7 @@ export function createServices(input: {
     grants,
     clock,
     timeouts: (model) => config.upstream.timeouts[catalog.category(model)],
+    lockMs: config.cache.lock_ms,
     jobEnded: (key, team, model, facts) => cache.jobEnded(key, team, model, facts),
     storeError,
   });

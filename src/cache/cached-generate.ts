@@ -67,10 +67,10 @@ export async function cachedGenerate(
   const found = await cache.lookup(plan.key);
   if (found.answer) return sharedAnswer(plan.key, found.answer, found.answer.kind === 'pending' ? 'coalesced' : 'hit');
 
-  const bound = waitBound(services, request.model);
+  const bound = services.paid.waitBound(request.model);
   const flight = cache.flights.join(plan.key);
   if (flight) {
-    const shared = await within(flight, bound);
+    const shared = await within(flight.shared, bound);
     if (shared) return sharedAnswer(plan.key, shared, 'coalesced');
     return (await goUpstream(found.available)).answer; // the leader had nothing to share: go ourselves
   }
@@ -88,10 +88,4 @@ export async function cachedGenerate(
       remote.lock?.();
     }
   });
-}
-
-/** No request waits for another longer than that one may take upstream, plus the time to notice its death. */
-function waitBound(services: Services, model: string): number {
-  const { config, catalog } = services;
-  return config.upstream.timeouts[catalog.category(model)].total_ms + config.cache.lock_ms;
 }

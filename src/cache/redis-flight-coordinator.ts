@@ -2,6 +2,9 @@
 // a short lock on it (SET NX PX, renewed while its call runs), and announces on a pub/sub
 // channel when it is done; the others wait for that (or poll the cache) instead of calling.
 // A lock whose holder died simply expires: nothing here may make a request wait forever.
+// A streamed leader also appends its events to a Redis stream (bounded backlog) and notices
+// on the key's own channel, so followers on other replicas relay them live. Live keys and
+// channels carry the cache key as hash tag: one slot, ready for sharded pub/sub.
 import type { Redis } from 'ioredis';
 import type { RedisConnection } from '../store/connection.js';
 
@@ -16,17 +19,34 @@ export interface FlightCoordinator {
   listen(key: string): { done: Promise<void>; cancel(): void };
   /** Resolves once the subscription is active, or after `timeoutMs` (polling covers the gap). */
   ready(timeoutMs: number): Promise<void>;
+  /** True while someone holds the lock on `key`. */
+  isLocked(key: string): Promise<boolean>;
+  /** A streamed leader's entry (an event, or the end) for followers on other replicas. */
+  appendLive(key: string, field: 'e' | 'end', value: string): Promise<void>;
+  /** Live entries after `afterId` ('0' for all), in order. */
+  readLive(key: string, afterId: string): Promise<Array<{ id: string; field: string; value: string }>>;
+  /** Resolves at the next live entry of `key` (or on `cancel`); subscribe first, then read. */
+  listenLive(key: string): { done: Promise<void>; cancel(): void };
   close(): Promise<void>;
 }
 
+/** Takes the lock and clears the key's live backlog (a previous flight's), in one step. */
+const TRY_LEAD = `if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then redis.call('DEL', KEYS[2]) return 1 end return 0`;
 const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 redis.call('PUBLISH', ARGV[2], ARGV[3]) return 1`;
 
+/** Live backlog kept per stream (entries), and how long it outlives its last entry. */
+const LIVE_MAX_ENTRIES = 10_000;
+const LIVE_TTL_MS = 120_000;
+
 export function createRedisFlightCoordinator(conn: RedisConnection): FlightCoordinator {
   const { redis, prefix } = conn;
-  const lockKey = (key: string) => `${prefix}cache-lock:${key}`;
+  const lockKey = (key: string) => `${prefix}cache-lock:{${key}}`;
   const channel = `${prefix}cache-done`;
+  const liveKey = (key: string) => `${prefix}live:{${key}}`;
+  const liveChannel = (key: string) => `${prefix}live:{${key}}:notice`;
+  /** Waiters by key (done announcements) or by live channel name. */
   const waiters = new Map<string, Set<() => void>>();
   let subscriber: Redis | null = null;
   let subscribed: Promise<void> | null = null;
@@ -38,11 +58,10 @@ export function createRedisFlightCoordinator(conn: RedisConnection): FlightCoord
       // A connection in subscriber mode can run nothing else: hence a second connection.
       const sub = redis.duplicate({ lazyConnect: true });
       sub.on('error', () => {}); // commands on the main connection report failures
-      sub.on('message', (_channel: string, key: string) => {
-        const set = waiters.get(key);
-        if (!set) return;
-        waiters.delete(key);
-        for (const wake of set) wake();
+      sub.on('message', (from: string, key: string) => {
+        const id = from === channel ? key : from;
+        // Each waiter cancels itself once woken (unregistering, and unsubscribing a live channel with the last).
+        for (const wake of waiters.get(id) ?? []) wake();
       });
       subscriber = sub;
       await sub.connect();
@@ -54,9 +73,28 @@ export function createRedisFlightCoordinator(conn: RedisConnection): FlightCoord
     return subscribed;
   };
 
+  /** A waiter on `id`; `onLast` runs when the last waiter on it goes. */
+  const wait = (id: string, onLast?: () => void) => {
+    let wake!: () => void;
+    const done = new Promise<void>((resolve) => (wake = resolve));
+    let set = waiters.get(id);
+    if (!set) waiters.set(id, (set = new Set()));
+    set.add(wake);
+    const cancel = () => {
+      const current = waiters.get(id);
+      current?.delete(wake);
+      if (current?.size === 0) {
+        waiters.delete(id);
+        onLast?.();
+      }
+      wake();
+    };
+    return { done, cancel };
+  };
+
   return {
     async tryLead(key, owner, ttlMs) {
-      return (await redis.set(lockKey(key), owner, 'PX', ttlMs, 'NX')) === 'OK';
+      return (await redis.eval(TRY_LEAD, 2, lockKey(key), liveKey(key), owner, ttlMs)) === 1;
     },
     async renew(key, owner, ttlMs) {
       return (await redis.eval(RENEW, 1, lockKey(key), owner, ttlMs)) === 1;
@@ -64,19 +102,28 @@ export function createRedisFlightCoordinator(conn: RedisConnection): FlightCoord
     async release(key, owner) {
       await redis.eval(RELEASE, 1, lockKey(key), owner, channel, key);
     },
-    listen(key) {
-      let wake!: () => void;
-      const done = new Promise<void>((resolve) => (wake = resolve));
-      let set = waiters.get(key);
-      if (!set) waiters.set(key, (set = new Set()));
-      set.add(wake);
-      const cancel = () => {
-        const current = waiters.get(key);
-        current?.delete(wake);
-        if (current?.size === 0) waiters.delete(key);
-        wake();
-      };
-      return { done, cancel };
+    listen: (key) => wait(key),
+    async isLocked(key) {
+      return (await redis.exists(lockKey(key))) === 1;
+    },
+    async appendLive(key, field, value) {
+      await Promise.all([
+        redis.xadd(liveKey(key), 'MAXLEN', '~', LIVE_MAX_ENTRIES, '*', field, value),
+        redis.pexpire(liveKey(key), LIVE_TTL_MS),
+        redis.publish(liveChannel(key), '1'),
+      ]);
+    },
+    async readLive(key, afterId) {
+      const start = afterId === '0' ? '-' : `(${afterId}`;
+      const entries = await redis.xrange(liveKey(key), start, '+', 'COUNT', 1000);
+      return entries.map(([id, fields]) => ({ id, field: fields[0], value: fields[1] }));
+    },
+    listenLive(key) {
+      const name = liveChannel(key);
+      const first = !waiters.has(name);
+      const signal = wait(name, () => void subscriber?.unsubscribe(name).catch(() => {}));
+      if (first) void subscribe().then(() => subscriber?.subscribe(name)).catch(() => {});
+      return signal;
     },
     async ready(timeoutMs) {
       let timer: NodeJS.Timeout | undefined;

@@ -66,3 +66,43 @@ function holdLock(deps: ReplicaFlightDeps, key: string, owner: string): () => vo
     coordinator.release(key, owner).catch((err: unknown) => deps.storeError(err));
   };
 }
+
+/** A streamed leader on another replica, seen from here (./redis-flight-coordinator.ts keeps its live backlog). */
+export interface RemoteFeed {
+  /** Its live entries after `afterId` ('0': from the start). */
+  read(afterId: string): Promise<Array<{ id: string; field: string; value: string }>>;
+  /** Resolves at its next entry (or on cancel). */
+  listen(): { done: Promise<void>; cancel(): void };
+  /** Its answer, once cached. */
+  answer(): Promise<CachedAnswer | null>;
+  /** Takes the lock if its leader let go (done, or dead): the release function, else null. */
+  takeOver(): Promise<(() => void) | null>;
+}
+
+/** For a stream: lead the key across replicas, take the answer already there, or follow the replica that leads it. */
+export async function leadOrFollow(deps: ReplicaFlightDeps, key: string): Promise<Leadership | { remote: RemoteFeed }> {
+  const { coordinator, config, read, timed } = deps;
+  const owner = randomUUID();
+  const take = async () => ((await timed(coordinator.tryLead(key, owner, config.lock_ms))) ? holdLock(deps, key, owner) : null);
+  try {
+    const lock = await take();
+    if (lock) {
+      const answer = await read(key); // stored by a leader that let go between our lookup and the lock
+      if (!answer) return { lock };
+      lock();
+      return { answer };
+    }
+    await coordinator.ready(config.store_timeout_ms);
+  } catch (err) {
+    deps.onError(err);
+    return { lock: null };
+  }
+  return {
+    remote: {
+      read: (afterId) => timed(coordinator.readLive(key, afterId)),
+      listen: () => coordinator.listenLive(key),
+      answer: () => read(key),
+      takeOver: take,
+    },
+  };
+}

@@ -11,7 +11,7 @@ import { ttlFor, type CachePlan } from './cache-policy.js';
 import type { CacheStore } from './cache-store.js';
 import { ByteLru } from './memory-lru.js';
 import type { FlightCoordinator } from './redis-flight-coordinator.js';
-import { awaitLeader, type Leadership } from './replica-flight.js';
+import { awaitLeader, leadOrFollow, type Leadership, type RemoteFeed, type ReplicaFlightDeps } from './replica-flight.js';
 import { SingleFlight, type Shared } from './single-flight.js';
 
 export interface ResponseCacheDeps {
@@ -190,11 +190,10 @@ export class ResponseCache {
     void grant();
   }
 
-  /** Cross-replica single-flight (Redis): lead the key, or wait for the replica that does (./replica-flight.ts). */
-  async awaitLeader(key: string, boundMs: number): Promise<Leadership> {
+  private replicaDeps(): ReplicaFlightDeps | null {
     const coordinator = this.deps.coordinator;
-    if (!coordinator || !this.available()) return { lock: null };
-    const deps = {
+    if (!coordinator || !this.available()) return null;
+    return {
       coordinator,
       config: this.deps.config,
       read: (k: string) => this.readStore(k),
@@ -202,7 +201,30 @@ export class ResponseCache {
       onError: (err: unknown) => this.fail(err),
       storeError: this.deps.storeError,
     };
-    return awaitLeader(deps, key, boundMs);
+  }
+
+  /** Cross-replica single-flight (Redis): lead the key, or wait for the replica that does (./replica-flight.ts). */
+  async awaitLeader(key: string, boundMs: number): Promise<Leadership> {
+    const deps = this.replicaDeps();
+    return deps ? awaitLeader(deps, key, boundMs) : { lock: null };
+  }
+
+  /** The same for a stream: lead, take the answer, or follow the leading replica's live events. */
+  async leadOrFollow(key: string): Promise<Leadership | { remote: RemoteFeed }> {
+    const deps = this.replicaDeps();
+    return deps ? leadOrFollow(deps, key) : { lock: null };
+  }
+
+  /** True when replicas coordinate through the store (Redis) and it answers. */
+  get coordinated(): boolean {
+    return this.deps.coordinator !== null && this.available();
+  }
+
+  /** Mirrors a streamed leader's entries to other replicas (Redis); null without a coordinator. */
+  liveMirror(key: string): ((field: 'e' | 'end', value: string) => void) | null {
+    const coordinator = this.deps.coordinator;
+    if (!coordinator) return null;
+    return (field, value) => void coordinator.appendLive(key, field, value).catch((err: unknown) => this.deps.storeError(err));
   }
 
   async close(): Promise<void> {

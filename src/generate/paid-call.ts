@@ -22,6 +22,8 @@ export interface PaidPathDeps {
   clock: Clock;
   /** The upstream timeouts of a model's category. */
   timeouts(model: string): Timeouts;
+  /** cache.lock_ms: how long a dead leader goes unnoticed. */
+  lockMs: number;
   /** A pending job under a cache key ended: the cache keeps its result (or forgets the job). */
   jobEnded(key: string, team: string, model: string, facts: GenerationFacts): Promise<void>;
   storeError(err: unknown): void;
@@ -45,6 +47,11 @@ export class PaidPath {
 
   timeouts(model: string): Timeouts {
     return this.deps.timeouts(model);
+  }
+
+  /** No twin waits for another longer than that one may take upstream, plus the time to notice its death. */
+  waitBound(model: string): number {
+    return this.deps.timeouts(model).total_ms + this.deps.lockMs;
   }
 
   /**

@@ -1,7 +1,7 @@
-// Coalescing of identical streams on one replica: the first request (the leader) opens the
-// upstream stream and publishes each event here; identical requests that arrive meanwhile
-// (followers) get every event so far, then the rest live. Across replicas nothing is shared:
-// a follower on another replica opens its own stream (the cache serves it once one completes).
+// One stream's events on this replica: the leader (the request that opened the upstream
+// stream, or one relaying another replica's) publishes each event here; identical requests
+// that arrive meanwhile (followers) get every event so far, then the rest live. A leader on
+// Redis also mirrors them to followers on other replicas (`mirror`).
 import type { GatewayError } from '../errors.js';
 import type { SseEvent } from './sse-parser.js';
 
@@ -41,6 +41,8 @@ export class Broadcast {
   readonly opened: Promise<OpenOutcome>;
   /** Called when the last subscriber leaves before the end (stop reading upstream, if so configured). */
   onIdle: (() => void) | null = null;
+  /** Also hears each event and the end (the leader's copy for other replicas). */
+  mirror: { event(event: SseEvent): void; finish(result: StreamResult): void } | null = null;
   private readonly subscribers = new Set<Subscriber>();
   private result: StreamResult | null = null;
   private settleOpened!: (outcome: OpenOutcome) => void;
@@ -68,12 +70,14 @@ export class Broadcast {
   publish(event: SseEvent): void {
     if (this.result) return;
     this.events.push(event);
+    this.mirror?.event(event);
     for (const subscriber of [...this.subscribers]) subscriber.event(event);
   }
 
   finish(result: StreamResult): void {
     if (this.result) return;
     this.result = result;
+    this.mirror?.finish(result);
     const subscribers = [...this.subscribers];
     this.subscribers.clear();
     for (const subscriber of subscribers) subscriber.finish(result);
@@ -91,30 +95,5 @@ export class Broadcast {
     if (this.result) return;
     for (const subscriber of this.subscribers) if (subscriber.connected) return;
     this.onIdle?.();
-  }
-}
-
-/** The live broadcasts of this replica, by cache key. */
-export class StreamHub {
-  private readonly live = new Map<string, Broadcast>();
-
-  find(key: string): Broadcast | undefined {
-    return this.live.get(key);
-  }
-
-  /** Registers a new broadcast under `key` (synchronously, so the next identical request finds it). */
-  claim(key: string): Broadcast {
-    const broadcast = new Broadcast();
-    this.live.set(key, broadcast);
-    return broadcast;
-  }
-
-  /** Unregisters it, if it is still the one under `key`. */
-  release(key: string, broadcast: Broadcast): void {
-    if (this.live.get(key) === broadcast) this.live.delete(key);
-  }
-
-  get size(): number {
-    return this.live.size;
   }
 }

@@ -4,7 +4,7 @@
 // not to), so what upstream charged is always settled. Upstream errors are relayed unchanged.
 import type { FastifyReply } from 'fastify';
 import { buffer } from 'node:stream/consumers';
-import type { Shared } from '../cache/single-flight.js';
+import type { FlightHandle, Shared } from '../cache/single-flight.js';
 import type { GatewayError } from '../errors.js';
 import type { GenerationFacts } from '../generate/generation.js';
 import type { Reservation } from '../quota/quota-service.js';
@@ -13,6 +13,7 @@ import type { Broadcast, StreamResult } from './broadcast.js';
 import { ClientSubscriber } from './client-subscriber.js';
 import type { StreamContext } from './stream-context.js';
 import { relayableHeaders, SseWriter } from './sse-writer.js';
+import { endEntry } from './remote-stream.js';
 import { pumpUpstream } from './upstream-pump.js';
 
 const UPSTREAM_PATH = { reference: '/api/v2/generate/stream', guide: '/api/v2/generate' } as const;
@@ -21,12 +22,24 @@ function isEventStream(headers: Record<string, string>): boolean {
   return (headers['content-type'] ?? '').toLowerCase().startsWith('text/event-stream');
 }
 
-/** `release` unregisters the broadcast from the hub. */
-export async function leadStream(ctx: StreamContext, broadcast: Broadcast, release: () => void): Promise<FastifyReply> {
+/**
+ * `handle` is this key's flight on this replica (plain and streamed twins wait on it), `lock`
+ * releases the key across replicas (Redis): both are let go with what may be shared, once known.
+ */
+export async function leadStream(
+  ctx: StreamContext,
+  broadcast: Broadcast,
+  handle: FlightHandle | null,
+  lock: (() => void) | null,
+): Promise<FastifyReply> {
   const { services, request, reply, parsed } = ctx;
   const { quota, upstream, paid, config } = services;
   const team = request.principal!.team;
   const facts = request.facts;
+  const release = (shared: Shared = null) => {
+    handle?.share(shared);
+    lock?.();
+  };
   let reservation: Reservation;
   try {
     reservation = await paid.reserve(request.principal!, parsed.model);
@@ -46,6 +59,9 @@ export async function leadStream(ctx: StreamContext, broadcast: Broadcast, relea
   }
   if (up.status !== 200 || !isEventStream(up.headers)) return answerWhole(ctx, up, reservation, broadcast, release, started);
 
+  const mirror = lock && ctx.plan ? services.cache.liveMirror(ctx.plan.key) : null;
+  // Followers on other replicas relay what this leader mirrors; its end goes before the lock is let go.
+  if (mirror) broadcast.mirror = { event: (event) => mirror('e', event.raw), finish: (result) => mirror('end', endEntry(result)) };
   broadcast.open({ kind: 'stream', headers: up.headers });
   reply.hijack();
   const writer = new SseWriter(reply.raw, config.stream.heartbeat_interval_ms, () => (facts.ttfbMs = reply.elapsedTime));
@@ -63,8 +79,9 @@ export async function leadStream(ctx: StreamContext, broadcast: Broadcast, relea
     }),
   );
   void writer.closed.then(() => broadcast.checkIdle());
-  const read = async (share: (answer: Shared) => void) => {
+  const read = async () => {
     let result: StreamResult = { status: 'unknown', generationId: null, text: '', tokensSpent: 0, clean: false, body: null };
+    let shared: Shared = null;
     try {
       result = await pumpUpstream({
         services,
@@ -76,20 +93,17 @@ export async function leadStream(ctx: StreamContext, broadcast: Broadcast, relea
         stopWhenIdle: !config.stream.finish_after_disconnect,
       });
       // Cached before the clients' answers end, so a request sent after one ends finds it.
-      share(ctx.plan && result.body ? await remember(ctx, result) : null);
+      shared = ctx.plan && result.body ? await remember(ctx, result) : null;
     } catch (err) {
       // Not expected (every step fails soft); never leave followers waiting or the key claimed.
       services.log.error({ err }, 'reading an upstream stream failed');
       up.body.destroy();
     } finally {
-      release();
       broadcast.finish(result);
+      release(shared);
     }
   };
-  // Identical plain requests arriving meanwhile wait for this stream's result, as for a plain call.
-  const { flights } = services.cache;
-  const key = ctx.plan?.key;
-  services.streams.track(key && !flights.join(key) ? flights.lead(key, read) : read(() => {}));
+  services.streams.track(read());
   return reply;
 }
 
@@ -111,7 +125,7 @@ async function answerWhole(
   up: UpstreamStream,
   reservation: Reservation,
   broadcast: Broadcast,
-  release: () => void,
+  release: (shared?: Shared) => void,
   started: number,
 ): Promise<FastifyReply> {
   const { services, request, reply } = ctx;
@@ -126,13 +140,14 @@ async function answerWhole(
     throw failure.gatewayError;
   }
   request.facts.upstreamMs = performance.now() - started;
+  let shared: Shared = null;
   if (up.status === 200) {
     // The key goes with a pending job only (its end is cached then); a result in hand is cached below.
     const generation = await services.paid.settleBody(reservation, body, request.facts, ctx.plan?.key ?? null);
     const team = request.principal!.team.name;
-    if (ctx.plan) await services.cache.remember(ctx.plan, up.status, generation, team, ctx.parsed.model).catch(services.storeError);
+    if (ctx.plan) shared = await services.cache.remember(ctx.plan, up.status, generation, team, ctx.parsed.model).catch(() => null);
   }
   broadcast.open({ kind: 'answer', status: up.status, headers: up.headers, body });
-  release();
+  release(shared);
   return reply.code(up.status).headers(up.headers).header('x-gateway-cache', request.facts.cache ?? 'miss').send(body);
 }

@@ -18,19 +18,26 @@ export function replayableBody(answer: CachedAnswer): GenerationBody | null {
   }
 }
 
-export async function replayHit(ctx: StreamContext, key: string, answer: CachedAnswer, body: GenerationBody): Promise<FastifyReply> {
+/** `coalesced`: the answer of a twin that was in flight (on this replica or another). */
+export async function replayHit(
+  ctx: StreamContext,
+  key: string,
+  answer: CachedAnswer,
+  body: GenerationBody,
+  outcome: 'hit' | 'coalesced' = 'hit',
+): Promise<FastifyReply> {
   const { services, request, reply, variant } = ctx;
   const team = request.principal!.team;
   const facts = request.facts;
-  facts.cache = 'hit';
-  facts.outcome = 'hit';
+  facts.cache = outcome;
+  facts.outcome = outcome;
   facts.tokensSpent = 0;
   facts.tokensSaved = answer.tokensSaved;
   await services.cache.entitle(key, answer, team.name);
   const balance = variant === 'guide' ? await services.quota.spendable(team).catch(() => null) : null;
   reply.hijack();
   const writer = new SseWriter(reply.raw, 0, () => (facts.ttfbMs = reply.elapsedTime));
-  writer.start({ 'x-gateway-cache': 'hit', 'x-gateway-tokens-saved': String(answer.tokensSaved) });
+  writer.start({ 'x-gateway-cache': outcome, 'x-gateway-tokens-saved': String(answer.tokensSaved) });
   for (const event of replayEvents(body, variant, balance)) writer.event(event.raw);
   if (!writer.open) services.streams.detached(request, reply);
   writer.end();

@@ -1,13 +1,18 @@
 // Serving a streamed generate request (either documented variant): a cache hit is replayed as
-// SSE; else join an identical stream already live on this replica (a follower pays and reserves
-// nothing), or lead a new one, whose completed result is cached for streamed and plain requests.
+// SSE; else join an identical request in flight on this replica (a stream: relay its events;
+// a plain one: replay its answer as SSE), or, across replicas, follow the leading replica's
+// events; else lead, holding the key for plain and streamed twins alike. Twins pay nothing.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { planRequest } from '../cache/cache-policy.js';
+import type { CachedAnswer } from '../cache/cached-answer.js';
+import type { RemoteFeed } from '../cache/replica-flight.js';
+import { within, type FlightHandle } from '../cache/single-flight.js';
 import type { GenerateRequest } from '../generate/request-body.js';
 import type { Services } from '../services.js';
 import { Broadcast, type OpenOutcome } from './broadcast.js';
 import { ClientSubscriber } from './client-subscriber.js';
 import { leadStream } from './lead-stream.js';
+import { followRemote } from './remote-stream.js';
 import type { StreamVariant } from './replay.js';
 import { replayableBody, replayHit } from './replay-hit.js';
 import type { StreamContext } from './stream-context.js';
@@ -26,28 +31,64 @@ export async function serveStream(
   request.facts.model = parsed.model;
   const plan = planRequest(services.config.cache, request.principal!.team, parsed.body, parsed.model, request.headers);
   const ctx: StreamContext = { services, request, reply, parsed, variant, plan };
-  const { hub } = services.streams;
+  const { cache } = services;
   let storeAvailable = true;
   if (plan?.read) {
-    const found = await services.cache.lookup(plan.key);
+    const found = await cache.lookup(plan.key);
     storeAvailable = found.available;
-    const body = found.answer ? replayableBody(found.answer) : null;
-    if (found.answer && body) return replayHit(ctx, plan.key, found.answer, body);
+    const hit = found.answer && replayed(ctx, plan.key, found.answer, 'hit');
+    if (hit) return hit;
     for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
-      const live = hub.find(plan.key);
-      if (!live) break;
-      const opened = await live.opened;
-      if (opened.kind !== 'retry') return follow(ctx, live, opened);
+      const flight = cache.flights.join(plan.key);
+      if (!flight) break;
+      if (flight.broadcast) {
+        const opened = await flight.broadcast.opened;
+        if (opened.kind !== 'retry') return follow(ctx, flight.broadcast, opened);
+        continue;
+      }
+      // A plain twin in flight: its answer, replayed as SSE (no answer to share: go ourselves).
+      // On Redis the key's lock says who really leads (that twin may itself wait on another replica's stream).
+      if (cache.coordinated) break;
+      const shared = await within(flight.shared, services.paid.waitBound(parsed.model));
+      const answer = shared && replayed(ctx, plan.key, shared, 'coalesced');
+      if (answer) return answer;
+      break;
     }
   }
   request.facts.cache = plan && storeAvailable ? 'miss' : 'bypass';
-  // Claimed with no await since the last lookup: the next identical request finds this broadcast.
-  const shared = plan !== null && !hub.find(plan.key);
-  const broadcast = shared ? hub.claim(plan.key) : new Broadcast();
-  const release = () => {
-    if (shared) hub.release(plan.key, broadcast);
-  };
-  return leadStream(ctx, broadcast, release);
+  const broadcast = new Broadcast();
+  // Registered with no await since the last look: the next identical request, plain or streamed, finds it.
+  const handle = plan && !cache.flights.join(plan.key) ? cache.flights.open(plan.key, broadcast) : null;
+  if (!plan?.read || !storeAvailable) return leadStream(ctx, broadcast, handle, null);
+  const across = await cache.leadOrFollow(plan.key);
+  if ('lock' in across) return leadStream(ctx, broadcast, handle, across.lock);
+  if ('answer' in across) return handOver(ctx, broadcast, handle, across.answer);
+  return relayFromReplica(ctx, broadcast, handle, across.remote);
+}
+
+/** A shared answer replayed as SSE, if it is text; null otherwise (the caller goes on). */
+function replayed(ctx: StreamContext, key: string, answer: CachedAnswer, outcome: 'hit' | 'coalesced'): Promise<FastifyReply> | null {
+  const body = replayableBody(answer);
+  return body ? replayHit(ctx, key, answer, body, outcome) : null;
+}
+
+/** Another replica's answer arrived before this one led: local twins start over (and find it), this request replays it. */
+function handOver(ctx: StreamContext, broadcast: Broadcast, handle: FlightHandle | null, answer: CachedAnswer): Promise<FastifyReply> {
+  broadcast.open({ kind: 'retry' });
+  handle?.share(answer);
+  return replayed(ctx, ctx.plan!.key, answer, 'coalesced') ?? leadStream(ctx, new Broadcast(), null, null);
+}
+
+/** The leader is on another replica: relay its events here (this request and local twins follow), or lead if it let go. */
+async function relayFromReplica(ctx: StreamContext, broadcast: Broadcast, handle: FlightHandle | null, feed: RemoteFeed): Promise<FastifyReply> {
+  const { services, parsed } = ctx;
+  const pollMs = services.config.cache.poll_ms;
+  const start = await followRemote({ feed, broadcast, pollMs, boundMs: services.paid.waitBound(parsed.model) });
+  if (start.kind === 'lead') return leadStream(ctx, broadcast, handle, start.lock);
+  if (start.kind === 'answer') return handOver(ctx, broadcast, handle, start.answer);
+  // Plain twins here get the leader's answer once it is stored.
+  services.streams.track(start.done.then(async () => handle?.share(await feed.answer().catch(() => null))));
+  return follow(ctx, broadcast, await broadcast.opened);
 }
 
 /** A follower: what the leader's stream has sent so far, then the rest live; it costs nothing. */

@@ -1,13 +1,11 @@
-// The streaming side of the gateway's services: this replica's live broadcasts (coalescing),
-// the upstream readers still running (awaited on close, so no charge is left unsettled), and
-// the listeners told about answers whose client left before the end (see onDetached).
+// The streaming side of the gateway's services: the upstream readers still running (awaited
+// on close, so no charge is left unsettled), and the listeners told about answers whose
+// client left before the end (see onDetached). In-flight streams live in src/cache/single-flight.ts.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { StreamHub } from './broadcast.js';
 
 export type DetachedListener = (request: FastifyRequest, reply: FastifyReply) => void;
 
 export class StreamService {
-  readonly hub = new StreamHub();
   private readonly running = new Set<Promise<unknown>>();
   private readonly listeners: DetachedListener[] = [];
 

@@ -110,7 +110,7 @@ describe('coalescing across replicas sharing Redis', () => {
     const body = { model: 'gpt-5', prompt: unique('slow leader') };
     const k = cacheKey(GENERATE_ROUTE, body, null);
     const store = a.store as Extract<TestGateway['store'], { kind: 'redis' }>;
-    const lock = `${store.prefix}cache-lock:${k}`;
+    const lock = `${store.prefix}cache-lock:{${k}}`;
     await store.redis.set(lock, 'a-leader-that-never-ends', 'PX', 400);
     const renew = setInterval(() => void store.redis.pexpire(lock, 400), 50);
     const slow = await startGateway({

@@ -13,7 +13,7 @@ async function hangUpMidStream(gw: TestGateway, key: string, body: Record<string
   const s = await openStream(gw.url, '/api/v2/generate/stream', key, body);
   await s.next();
   expect((await s.next()).type).toBe('content_delta');
-  const live = gw.app.services.streams.hub.find(cacheKey(GENERATE_ROUTE, body, null))!;
+  const live = gw.app.services.cache.flights.join(cacheKey(GENERATE_ROUTE, body, null))!.broadcast!;
   expect(live.connectedCount).toBe(1);
   s.abort();
   await vi.waitFor(() => expect(live.connectedCount).toBe(0));

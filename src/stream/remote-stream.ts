@@ -1,0 +1,107 @@
+// A stream follower on another replica than its leader: it relays the leader's events, read
+// from the key's live backlog in Redis as they are noticed, into this replica's broadcast
+// (where its own client and local twins listen), and it pays nothing. A leader that lets go
+// before its first event hands over: this request leads with its own call.
+import type { CachedAnswer } from '../cache/cached-answer.js';
+import type { RemoteFeed } from '../cache/replica-flight.js';
+import { within } from '../cache/single-flight.js';
+import type { Broadcast, StreamResult } from './broadcast.js';
+import { replayableBody } from './replay-hit.js';
+import { doneEvent, jsonEvent, toEvent } from './sse-parser.js';
+
+/** How following began: the leader's events are being relayed, its answer was found whole, or this request must lead. */
+export type RemoteStart =
+  | { kind: 'live'; done: Promise<void> }
+  | { kind: 'answer'; answer: CachedAnswer }
+  | { kind: 'lead'; lock: (() => void) | null };
+
+/** The end entry a leader mirrors: what followers need to close their answers. */
+export function endEntry(result: StreamResult): string {
+  const { status, generationId, tokensSpent, clean } = result;
+  return JSON.stringify({ status, generationId, tokensSpent, clean });
+}
+
+interface Relay {
+  feed: RemoteFeed;
+  broadcast: Broadcast;
+  pollMs: number;
+  /** How long to wait for a leader that neither sends nor lets go. */
+  boundMs: number;
+}
+
+export async function followRemote(relay: Relay): Promise<RemoteStart> {
+  const { feed, broadcast } = relay;
+  const deadline = performance.now() + relay.boundMs;
+  for (;;) {
+    const signal = feed.listen(); // listen before reading, so no notice is missed
+    try {
+      const entries = await feed.read('0');
+      if (entries.length > 0) {
+        broadcast.open({ kind: 'stream', headers: {} });
+        return { kind: 'live', done: pump(relay, entries) };
+      }
+      const answer = await feed.answer();
+      if (answer) return { kind: 'answer', answer };
+      const lock = await feed.takeOver();
+      if (lock) {
+        const late = await feed.answer(); // the leader may have stored it and let go just now
+        if (!late) return { kind: 'lead', lock };
+        lock();
+        return { kind: 'answer', answer: late };
+      }
+      const left = deadline - performance.now();
+      if (left <= 0) return { kind: 'lead', lock: null };
+      await within(signal.done, Math.min(relay.pollMs, left));
+    } catch {
+      return { kind: 'lead', lock: null }; // the store failed: go alone
+    } finally {
+      signal.cancel();
+    }
+  }
+}
+
+/** Relays entries until the leader's end; a leader gone silent is finished from its cached answer, else its stream is cut. */
+async function pump(relay: Relay, first: Array<{ id: string; field: string; value: string }>): Promise<void> {
+  const { feed, broadcast } = relay;
+  let entries = first;
+  let after = '0';
+  let text = '';
+  for (;;) {
+    for (const { id, field, value } of entries) {
+      after = id;
+      if (field === 'end') return broadcast.finish({ text, body: null, ...(JSON.parse(value) as Omit<StreamResult, 'text' | 'body'>) });
+      const event = toEvent(value);
+      if (event.type === 'content_delta' && typeof event.json?.delta === 'string') text += event.json.delta;
+      broadcast.publish(event);
+    }
+    const signal = feed.listen();
+    try {
+      entries = await feed.read(after);
+      if (entries.length > 0) continue;
+      const lock = await feed.takeOver(); // succeeds only once the leader let go without an end we saw
+      if (lock) {
+        lock();
+        return finishFromAnswer(broadcast, text, await feed.answer());
+      }
+      await within(signal.done, relay.pollMs);
+      entries = await feed.read(after);
+    } catch {
+      return broadcast.finish({ status: 'unknown', generationId: null, text, tokensSpent: 0, clean: false, body: null });
+    } finally {
+      signal.cancel();
+    }
+  }
+}
+
+/** The leader let go: its cached answer completes what was relayed, or the stream is cut as upstream would have cut it. */
+function finishFromAnswer(broadcast: Broadcast, text: string, answer: CachedAnswer | null): void {
+  const body = answer ? replayableBody(answer) : null;
+  const full = body?.result_text ?? null;
+  if (!answer || full === null || full === undefined || !full.startsWith(text)) {
+    return broadcast.finish({ status: 'unknown', generationId: null, text, tokensSpent: 0, clean: false, body: null });
+  }
+  if (full.length > text.length) broadcast.publish(jsonEvent({ type: 'content_delta', delta: full.slice(text.length) }));
+  broadcast.publish(jsonEvent({ type: 'generation_end', id: body?.id ?? null, tokens_spent: 0 }));
+  broadcast.publish(doneEvent());
+  broadcast.finish({ status: 'completed', generationId: answer.generationId, text: full, tokensSpent: answer.tokensSaved, clean: true, body: null });
+}
