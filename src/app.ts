@@ -9,6 +9,7 @@ import { adminRoutes } from './admin/routes.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { installErrorHandling } from './http/error-handler.js';
+import { registerOpenApi } from './http/openapi.js';
 import { logRequest } from './http/request-log.js';
 import './http/context.js';
 import { createLogger } from './logger.js';
@@ -68,6 +69,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     trustProxy: config.server.trust_proxy,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Route schemas validate as written: no coercion, no defaults filled in (the services own
+    // them), an unknown field is an error, not silently dropped, and every wrong field is named.
+    ajv: { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: true } },
   });
   app.decorate('services', services);
   app.decorateRequest('principal', null);
@@ -88,6 +92,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     app.server.keepAliveTimeout = 1;
   });
 
+  await registerOpenApi(app); // before the routes, so it sees them all
   await app.register(metricsPlugin, { services, metrics, background: options.background !== false });
   await app.register(healthRoutes, { services });
   await app.register(adminRoutes, { services });

@@ -5,12 +5,14 @@ import { bearerToken, safeEqual } from '../auth/keys.js';
 import { errors } from '../errors.js';
 import type { Services } from '../services.js';
 import { version } from '../version.js';
+import { withAdminSchema } from './schemas.js';
 import { registerUsageRoute } from './usage-route.js';
 
 export async function adminRoutes(app: FastifyInstance, opts: { services: Services }): Promise<void> {
   const { services } = opts;
   const { teams, quota } = services;
 
+  app.addHook('onRoute', withAdminSchema);
   app.addHook('onRequest', async (request) => {
     const token = bearerToken(request.headers.authorization);
     if (!token || !safeEqual(token, services.config.admin.token)) throw errors.notAuthenticated('Missing or wrong admin token');

@@ -5,6 +5,18 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 import { GatewayError, errors } from '../errors.js';
 import { UpstreamFailure } from '../upstream/client.js';
 
+/** A route schema's complaints as `details.fields`: the field's dotted path -> what is wrong. */
+function validationFields(err: FastifyError): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const issue of err.validation ?? []) {
+    const params = issue.params as { missingProperty?: string; additionalProperty?: string };
+    const path = [...issue.instancePath.split('/').filter(Boolean), params.missingProperty ?? params.additionalProperty ?? []].flat();
+    const problem = params.additionalProperty !== undefined ? 'unknown field' : (issue.message ?? 'invalid');
+    fields[path.join('.') || (err.validationContext ?? 'body')] ??= problem;
+  }
+  return fields;
+}
+
 function toGatewayError(err: FastifyError, bodyLimit: number): GatewayError | null {
   if (err instanceof GatewayError) return err;
   if (err instanceof UpstreamFailure) return err.gatewayError;
@@ -17,7 +29,7 @@ function toGatewayError(err: FastifyError, bodyLimit: number): GatewayError | nu
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new GatewayError(415, 'unsupported_media_type', 'Send the body as application/json');
     case 'FST_ERR_VALIDATION':
-      return errors.validation(err.message);
+      return errors.validation(`Invalid request ${err.validationContext ?? 'body'}`, { fields: validationFields(err) });
     default:
       if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return errors.badRequest('Bad request');
       return null;

@@ -68,7 +68,15 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): 
     if (isGenerate(request)) app.recordGenerate(request, reply);
   });
 
-  app.get('/metrics', async (request, reply) => {
+  const metricsSchema = {
+    tags: ['operations'],
+    summary: 'Prometheus metrics (text format); bearer METRICS_TOKEN if one is set',
+    response: {
+      200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } },
+      401: { description: 'METRICS_TOKEN is set and was not given', $ref: 'ErrorBody#' },
+    },
+  };
+  app.get('/metrics', { schema: metricsSchema }, async (request, reply) => {
     const required = config.metrics.token;
     if (required) {
       const token = bearerToken(request.headers.authorization);

@@ -2,10 +2,11 @@
 // budget left, never more than the account holds above the floor); plan fields from upstream.
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services.js';
+import { balanceSchema } from './schemas.js';
 
 export async function accountRoutes(app: FastifyInstance, opts: { services: Services }): Promise<void> {
   const { quota, balance } = opts.services;
-  app.get('/api/v2/balance', async (request) => {
+  app.get('/api/v2/balance', { schema: balanceSchema }, async (request) => {
     const team = request.principal!.team;
     if (!balance.known) await balance.refresh().catch(opts.services.storeError);
     const snapshot = balance.snapshot();

@@ -41,7 +41,7 @@ export async function apiRoutes(app: FastifyInstance, opts: { services: Services
   await app.register(accountRoutes, { services });
   await app.register(modelRoutes, { services });
 
-  app.all('/api/*', async (request) => {
+  app.all('/api/*', { schema: { hide: true } }, async (request) => {
     throw errors.notFound(`${request.method} ${request.url.split('?')[0]} is not served by the gateway`);
   });
 }

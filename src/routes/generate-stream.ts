@@ -5,11 +5,12 @@ import type { FastifyInstance } from 'fastify';
 import { parseGenerateBody } from '../generate/request-body.js';
 import { logRequest } from '../http/request-log.js';
 import type { Services } from '../services.js';
+import { generateStreamSchema } from './schemas.js';
 import { serveStream } from '../stream/serve-stream.js';
 
 export async function generateStreamRoutes(app: FastifyInstance, opts: { services: Services }): Promise<void> {
   const { services } = opts;
-  app.post('/api/v2/generate/stream', async (request, reply) => {
+  app.post('/api/v2/generate/stream', { schema: generateStreamSchema }, async (request, reply) => {
     const parsed = parseGenerateBody(request.body);
     return serveStream(services, request, reply, parsed, 'reference');
   });

@@ -5,11 +5,12 @@ import type { FastifyInstance } from 'fastify';
 import { cachedGenerate } from '../cache/cached-generate.js';
 import { parseGenerateBody } from '../generate/request-body.js';
 import type { Services } from '../services.js';
+import { generateSchema } from './schemas.js';
 import { serveStream } from '../stream/serve-stream.js';
 
 export async function generateRoutes(app: FastifyInstance, opts: { services: Services }): Promise<void> {
   const { services } = opts;
-  app.post('/api/v2/generate', async (request, reply) => {
+  app.post('/api/v2/generate', { schema: generateSchema }, async (request, reply) => {
     const parsed = parseGenerateBody(request.body);
     // The streaming guide's variant: `"stream": true` on this route answers SSE.
     if (parsed.stream) return serveStream(services, request, reply, parsed, 'guide');

@@ -4,10 +4,11 @@
 import type { FastifyInstance } from 'fastify';
 import { errors } from '../errors.js';
 import type { Services } from '../services.js';
+import { generationSchema } from './schemas.js';
 
 export async function generationRoutes(app: FastifyInstance, opts: { services: Services }): Promise<void> {
   const { services } = opts;
-  app.get<{ Params: { id: string } }>('/api/v2/generate/:id', async (request, reply) => {
+  app.get<{ Params: { id: string } }>('/api/v2/generate/:id', { schema: generationSchema }, async (request, reply) => {
     const { id } = request.params;
     const team = request.principal!.team.name;
     if (!(await services.grants.isGranted(id, team, services.clock.now()))) {

@@ -2,6 +2,7 @@
 // asks the same questions, and the answers change rarely.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Services } from '../services.js';
+import { calculatePriceSchema, modelSchema, modelsSchema } from './schemas.js';
 import type { UpstreamResponse } from '../upstream/client.js';
 
 const TTL_MS = 5 * 60_000;
@@ -25,11 +26,11 @@ export async function modelRoutes(app: FastifyInstance, opts: { services: Servic
     return res;
   }
 
-  app.get('/api/v2/models', async (_req, reply) => relay(reply, await cachedRead('GET', '/api/v2/models')));
-  app.get<{ Params: { slug: string } }>('/api/v2/models/:slug', async (req, reply) =>
+  app.get('/api/v2/models', { schema: modelsSchema }, async (_req, reply) => relay(reply, await cachedRead('GET', '/api/v2/models')));
+  app.get<{ Params: { slug: string } }>('/api/v2/models/:slug', { schema: modelSchema }, async (req, reply) =>
     relay(reply, await cachedRead('GET', `/api/v2/models/${encodeURIComponent(req.params.slug)}`)),
   );
-  app.post<{ Params: { slug: string } }>('/api/v2/models/:slug/calculate-price', async (req, reply) => {
+  app.post<{ Params: { slug: string } }>('/api/v2/models/:slug/calculate-price', { schema: calculatePriceSchema }, async (req, reply) => {
     const body = Buffer.isBuffer(req.body) && req.body.length ? req.body : Buffer.from('{}');
     return relay(reply, await cachedRead('POST', `/api/v2/models/${encodeURIComponent(req.params.slug)}/calculate-price`, body));
   });

@@ -1,0 +1,160 @@
+// Schemas of the admin routes, by `METHOD url`: fastify validates requests with them and
+// serializes answers with them, and the OpenAPI document is built from them. Request bodies
+// come from the team service's own zod schemas (one definition, also used by the CLI's
+// direct-store mode); answers keep fields a schema does not list (additionalProperties).
+import type { FastifySchema } from 'fastify';
+import { z } from 'zod';
+import { errorResponses } from '../http/openapi.js';
+import { createTeamSchema, issueKeySchema, updateTeamSchema } from '../teams/team-service.js';
+
+const tags = ['admin'];
+const security = [{ adminToken: [] }];
+
+/** A zod schema as the JSON schema of what a client sends (defaults left to the service). */
+function bodyOf(schema: z.ZodType, example: unknown): Record<string, unknown> {
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
+  return { ...json, examples: [example] };
+}
+
+const nullable = (type: string) => ({ type: [type, 'null'] });
+const open = (properties: Record<string, unknown>, required: string[] = Object.keys(properties)) => ({
+  type: 'object',
+  required,
+  properties,
+  additionalProperties: true,
+});
+
+const team = open({
+  name: { type: 'string' },
+  budget: open({ tokens: { type: 'integer' }, period: { type: 'string', enum: ['day', 'week', 'month', 'total'] } }),
+  rate_limit: { anyOf: [open({ requests_per_minute: { type: 'integer' } }, []), { type: 'null' }] },
+  cache: open({ share: { type: 'boolean' } }),
+  created_at: { type: 'string' },
+  updated_at: { type: 'string' },
+});
+const teamWithUsage = {
+  ...team,
+  properties: {
+    ...team.properties,
+    usage: open({
+      budget: { type: 'integer' },
+      period: { type: 'string' },
+      spent: { type: 'integer' },
+      reserved: { type: 'integer' },
+      remaining: { type: 'integer' },
+      resets_at: nullable('string'),
+    }),
+  },
+};
+const key = open({
+  id: { type: 'string' },
+  team: { type: 'string' },
+  label: nullable('string'),
+  created_at: { type: 'string' },
+  expires_at: nullable('string'),
+  revoked_at: nullable('string'),
+});
+const issuedKey = { ...key, required: [...key.required, 'key'], properties: { ...key.properties, key: { type: 'string', description: 'The secret, shown in this answer only' } } };
+
+const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } };
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } };
+const teamExample = { name: 'ml', budget: { tokens: 5000, period: 'month' }, rate_limit: { requests_per_minute: 60 } };
+
+export const adminSchemas: Record<string, FastifySchema> = {
+  'POST /admin/teams': {
+    summary: 'Create a team',
+    body: bodyOf(createTeamSchema, teamExample),
+    response: { 201: { description: 'The team', ...team }, ...errorResponses(400, 401, 409, 422) },
+  },
+  'GET /admin/teams': {
+    summary: 'List teams, with their usage this period',
+    response: { 200: { description: 'Every team', ...open({ teams: { type: 'array', items: teamWithUsage } }) }, ...errorResponses(401) },
+  },
+  'GET /admin/teams/:name': {
+    summary: 'Read a team, with spent, reserved, remaining and resets_at',
+    params: nameParams,
+    response: { 200: { description: 'The team', ...teamWithUsage }, ...errorResponses(401, 404) },
+  },
+  'PATCH /admin/teams/:name': {
+    summary: 'Change the fields given (effective at once)',
+    params: nameParams,
+    body: bodyOf(updateTeamSchema, { budget: { tokens: 8000 } }),
+    response: { 200: { description: 'The team after the change', ...teamWithUsage }, ...errorResponses(400, 401, 404, 422) },
+  },
+  'DELETE /admin/teams/:name': {
+    summary: 'Delete a team (its keys are revoked; its ledger rows stay)',
+    params: nameParams,
+    response: { 204: { description: 'Deleted', type: 'null' }, ...errorResponses(401, 404) },
+  },
+  'POST /admin/teams/:name/keys': {
+    summary: 'Issue a key (the secret is in this answer only)',
+    params: nameParams,
+    body: bodyOf(issueKeySchema, { label: 'notebook', expires_at: '2027-01-01T00:00:00Z' }),
+    response: { 201: { description: 'The key, with its secret', ...issuedKey }, ...errorResponses(400, 401, 404, 422) },
+  },
+  'GET /admin/keys': {
+    summary: 'List keys (never their secrets)',
+    querystring: { type: 'object', properties: { team: { type: 'string', description: 'Only this team' } } },
+    response: { 200: { description: 'The keys', ...open({ keys: { type: 'array', items: key } }) }, ...errorResponses(401) },
+  },
+  'DELETE /admin/keys/:id': {
+    summary: 'Revoke a key (on every replica within a second)',
+    params: idParams,
+    response: { 200: { description: 'The revoked key', ...key }, ...errorResponses(401, 404) },
+  },
+  'POST /admin/keys/:id/rotate': {
+    summary: 'Rotate a key: a new one for the same team, label and expiry; the old one is revoked',
+    params: idParams,
+    response: { 201: { description: 'The new key, with its secret', ...issuedKey }, ...errorResponses(401, 404, 422) },
+  },
+  'GET /admin/usage': {
+    summary: 'The durable ledger, summed per group, as JSON or CSV',
+    querystring: {
+      type: 'object',
+      properties: {
+        from: { type: 'string', description: 'First day, YYYY-MM-DD (default: first of this month, UTC)' },
+        to: { type: 'string', description: 'Last day, YYYY-MM-DD (default: last of this month)' },
+        group_by: { type: 'string', description: 'Comma-separated: team, model, day (default team)' },
+        format: { type: 'string', enum: ['json', 'csv'] },
+      },
+    },
+    response: {
+      200: {
+        description: 'Rows per group and totals (JSON), or the rows as CSV',
+        content: {
+          'application/json': {
+            schema: open({
+              from: { type: 'string' },
+              to: { type: 'string' },
+              group_by: { type: 'array', items: { type: 'string' } },
+              rows: { type: 'array', items: { type: 'object', additionalProperties: true } },
+              totals: { type: 'object', additionalProperties: true },
+            }),
+          },
+          'text/csv': { schema: { type: 'string' } },
+        },
+      },
+      ...errorResponses(401, 422),
+    },
+  },
+  'GET /admin/status': {
+    summary: 'Upstream balance as last seen, store health, version',
+    response: {
+      200: {
+        description: 'Status',
+        ...open({
+          version: { type: 'string' },
+          upstream: open({ base_url: { type: 'string' }, balance: { type: 'object', additionalProperties: true }, models: { type: 'integer' } }),
+          store: open({ kind: { type: 'string' }, healthy: { type: 'boolean' } }),
+        }),
+      },
+      ...errorResponses(401),
+    },
+  },
+};
+
+/** Attaches each admin route's schema (and its tag and security) as the route is added. */
+export function withAdminSchema(route: { method: string | string[]; url: string; schema?: FastifySchema }): void {
+  const schema = adminSchemas[`${route.method} ${route.url}`];
+  if (schema) route.schema = { tags, security, ...schema, ...route.schema };
+}
