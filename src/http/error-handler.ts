@@ -28,8 +28,11 @@ function toGatewayError(err: FastifyError, bodyLimit: number): GatewayError | nu
       return errors.badRequest('Request body is not valid JSON');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new GatewayError(415, 'unsupported_media_type', 'Send the body as application/json');
-    case 'FST_ERR_VALIDATION':
-      return errors.validation(`Invalid request ${err.validationContext ?? 'body'}`, { fields: validationFields(err) });
+    case 'FST_ERR_VALIDATION': {
+      const fields = validationFields(err);
+      const named = Object.entries(fields).map(([field, problem]) => `${field} ${problem}`);
+      return errors.validation(`Invalid request ${err.validationContext ?? 'body'}: ${named.join('; ')}`, { fields });
+    }
     default:
       if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return errors.badRequest('Bad request');
       return null;
