@@ -78,6 +78,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     transform: ({ schema, url }) => {
+      // The console's page, assets and session routes serve the page itself: not an API to build on.
+      if (url === '/console' || url.startsWith('/console/')) return { schema: { ...schema, hide: true }, url };
       const { rawBody, ...rest } = (schema ?? {}) as DocumentedSchema;
       if (!rawBody) return { schema: rest, url };
       // @fastify/swagger builds requestBody from `body`; `rawBody` is already in that form.
