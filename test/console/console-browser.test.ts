@@ -109,6 +109,39 @@ describe('console in chromium', () => {
     expect(refused.status).toBe(401);
   });
 
+  it('creates a team and changes its budget through the page; rotating a key shows the new secret once', async () => {
+    await page.click('nav a[data-nav=overview]');
+    await rendered(page, 'overview');
+    await page.click('button:text-is("New team")');
+    await page.fill('dialog input[name=name]', 'finance');
+    await page.fill('dialog input[name=tokens]', '7500');
+    await page.selectOption('dialog select[name=period]', 'week');
+    await page.click('dialog button[type=submit]');
+    await page.waitForSelector('#teams tr[data-team="finance"]');
+    expect((await gw.admin('GET', '/admin/teams/finance')).json().budget).toEqual({ tokens: 7500, period: 'week' });
+
+    await page.click('#teams a:text-is("finance")');
+    await rendered(page, 'team');
+    await page.click('#edit-team');
+    await page.fill('dialog input[name=tokens]', '9000');
+    await page.fill('dialog input[name=rpm]', '30');
+    await page.click('dialog button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('[data-kpi=budget] .card-value')?.textContent === '9,000');
+    const team = (await gw.admin('GET', '/admin/teams/finance')).json();
+    expect(team.budget).toEqual({ tokens: 9000, period: 'week' });
+    expect(team.rate_limit).toMatchObject({ requests_per_minute: 30 });
+
+    await gw.admin('POST', '/admin/teams/finance/keys', { label: 'to-rotate' });
+    await page.reload();
+    await rendered(page, 'team');
+    const oldKey = (await gw.admin('GET', '/admin/keys?team=finance')).json().keys[0];
+    await page.locator(`#keys tr[data-key="${oldKey.id}"] button[data-action=rotate]`).click();
+    const secret = await page.inputValue('#new-key-secret');
+    await page.click('.secret-dialog button:text-is("Done")');
+    await page.waitForSelector(`#keys tr.inactive[data-key="${oldKey.id}"]`);
+    expect((await gw.api('POST', '/api/v2/generate', secret, { model: 'gpt-5', prompt: 'rotated' })).status).toBe(200);
+  });
+
   it('usage page: totals equal /admin/usage, and the CSV download is the admin API\'s CSV', async () => {
     await page.goto(`${gw.url}/console#/usage?group_by=team,model`);
     await rendered(page, 'usage');
