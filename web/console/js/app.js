@@ -61,7 +61,9 @@ async function route() {
   showIdentity(who);
   for (const link of document.querySelectorAll('[data-nav]')) link.classList.toggle('active', link.dataset.nav === (found.r.nav === 'team' ? 'overview' : found.r.nav));
   try {
-    found.r.render({ main, admin: who.role === 'admin', params, refresh: route }, await data);
+    const loaded = await data;
+    performance.mark('console:data');
+    found.r.render({ main, admin: who.role === 'admin', params, refresh: route }, loaded);
   } catch (err) {
     if (err.status === 401) {
       identity = Promise.resolve(null);
