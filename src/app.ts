@@ -74,6 +74,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: true } },
   });
   app.decorate('services', services);
+  const unwatch =
+    options.store.kind === 'redis'
+      ? options.store.watch({
+          reconnected: ({ downMs }) => {
+            metrics.storeReconnected(downMs);
+            log.warn({ down_ms: downMs }, 'store reconnected: serving again');
+          },
+          waitShort: () => metrics.replicaWaitShort(),
+        })
+      : () => {};
   app.decorateRequest('principal', null);
   app.decorateRequest('facts', null as never);
   app.decorateRequest('span', null);
@@ -119,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   let catalogTimer: NodeJS.Timeout | undefined;
   app.addHook('onClose', async () => {
+    unwatch();
     services.auth.stop();
     services.balance.stop();
     clearInterval(catalogTimer);

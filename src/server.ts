@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import type { Config } from './config/schema.js';
 import { createLogger } from './logger.js';
-import { openStore } from './store/connection.js';
+import { openStore, storeOptionsOf } from './store/connection.js';
 import { startTracing } from './telemetry/tracing.js';
 
 export interface RunningServer {
@@ -16,10 +16,7 @@ export interface RunningServer {
 
 export async function startServer(config: Config, options: { onClose?: () => Promise<void> } = {}): Promise<RunningServer> {
   const log = createLogger(config.log.level);
-  const store = await openStore(config.store.url, {
-    sqliteSynchronous: config.store.sqlite_synchronous,
-    redisPrefix: config.store.redis_prefix,
-  });
+  const store = await openStore(config.store.url, storeOptionsOf(config.store));
   const tracing = await startTracing();
   const app = await buildApp({ config, store, logger: log, tracer: tracing?.tracer });
   app.addHook('onClose', async () => {

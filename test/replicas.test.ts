@@ -1,18 +1,21 @@
-// Two gateway instances sharing one Redis act as one: a key issued on one works on the
-// other, and a revocation on one holds on the other within a second.
+// Two gateway instances sharing one Redis (one server, a Sentinel setup or a Cluster) act as
+// one: a key issued on one works on the other, and a revocation on one holds on the other
+// within a second.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vi } from 'vitest';
+import { reopen } from './helpers/backends.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
 
-describe('replicas on one Redis', () => {
+describe.each(['redis', 'redis-sentinel', 'redis-cluster'] as const)('replicas on %s', (backend) => {
   let a: TestGateway;
   let b: TestGateway;
   beforeAll(async () => {
-    a = await startGateway({ backend: 'redis', config: { auth: { revocation_poll_ms: 100 } } });
-    b = await startGateway({ backend: 'redis', store: a.store, sim: a.sim, config: { auth: { revocation_poll_ms: 100 } } });
+    a = await startGateway({ backend, config: { auth: { revocation_poll_ms: 100 } } });
+    b = await startGateway({ backend, store: await reopen(a.store), sim: a.sim, config: { auth: { revocation_poll_ms: 100 } } });
   });
   afterAll(async () => {
     await b.close();
+    await b.store.close();
     await a.close();
   });
 

@@ -5,10 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { buildApp } from '../../src/app.js';
 import { deepMerge, parseConfig } from '../../src/config/load.js';
-import { deleteRedisPrefix, openStore, type StoreConnection } from '../../src/store/connection.js';
+import { deleteRedisPrefix, openStore, type RedisClient, type StoreConnection } from '../../src/store/connection.js';
 import { serveChild } from './child.js';
 
 export interface GatewayArgs {
@@ -39,7 +38,7 @@ async function openBenchStore(): Promise<{ store: StoreConnection; remove: () =>
   return { store, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+async function deleteKeys(redis: RedisClient, prefix: string): Promise<void> {
   if (prefix.startsWith(BENCH_PREFIX)) await deleteRedisPrefix(redis, prefix);
 }
 

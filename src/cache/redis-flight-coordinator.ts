@@ -5,8 +5,8 @@
 // A streamed leader also appends its events to a Redis stream (bounded backlog) and notices
 // on the key's own channel, so followers on other replicas relay them live. Live keys and
 // channels carry the cache key as hash tag: one slot, ready for sharded pub/sub.
-import type { Redis } from 'ioredis';
-import type { RedisConnection } from '../store/connection.js';
+import { Cluster } from 'ioredis';
+import type { RedisClient, RedisConnection } from '../store/connection.js';
 
 export interface FlightCoordinator {
   /** Takes the lock on `key` for `owner` if nobody holds it; true if the caller leads now. */
@@ -48,15 +48,16 @@ export function createRedisFlightCoordinator(conn: RedisConnection): FlightCoord
   const liveChannel = (key: string) => `${prefix}live:{${key}}:notice`;
   /** Waiters by key (done announcements) or by live channel name. */
   const waiters = new Map<string, Set<() => void>>();
-  let subscriber: Redis | null = null;
+  let subscriber: RedisClient | null = null;
   let subscribed: Promise<void> | null = null;
   let closed = false;
 
   const subscribe = (): Promise<void> => {
     if (closed) return Promise.reject(new Error('cache coordinator closed'));
     subscribed ??= (async () => {
-      // A connection in subscriber mode can run nothing else: hence a second connection.
-      const sub = redis.duplicate({ lazyConnect: true });
+      // A connection in subscriber mode can run nothing else: hence a second connection (both
+      // connect lazily). On a Cluster, PUBLISH reaches every node: any node's subscriber hears it.
+      const sub = redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
       sub.on('error', () => {}); // commands on the main connection report failures
       sub.on('message', (from: string, key: string) => {
         const id = from === channel ? key : from;

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../app.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../logger.js';
-import { openStore } from '../store/connection.js';
+import { openStore, storeOptionsOf } from '../store/connection.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
@@ -41,10 +41,7 @@ export function httpAdminClient(baseUrl: string, token: string): AdminClient {
 
 export async function directAdminClient(config: Config): Promise<AdminClient> {
   const token = randomBytes(24).toString('hex');
-  const store = await openStore(config.store.url, {
-    sqliteSynchronous: config.store.sqlite_synchronous,
-    redisPrefix: config.store.redis_prefix,
-  });
+  const store = await openStore(config.store.url, storeOptionsOf(config.store));
   const app: FastifyInstance = await buildApp({
     config: { ...config, admin: { token } },
     store,

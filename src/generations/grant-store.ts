@@ -2,8 +2,7 @@
 // coalesced answer handed it to. GET /api/v2/generate/:id answers 404 to everyone else, so a
 // team can never read another team's prompts or results by guessing ids.
 import type { Database } from 'better-sqlite3';
-import type { Redis } from 'ioredis';
-import type { StoreConnection } from '../store/connection.js';
+import type { RedisClient, StoreConnection } from '../store/connection.js';
 
 export interface GrantStore {
   grant(generationId: string, team: string, now: number): Promise<void>;
@@ -19,7 +18,7 @@ const redisKey = (prefix: string, id: string) => `${prefix}gen:${id}:teams`;
  * Sends a grant's commands; the quota store sends them with a settlement, in the same round
  * trip (auto-pipelining). One connection keeps their order: the expiry follows the add.
  */
-export function sendRedisGrant(redis: Redis, prefix: string, id: string, team: string): Promise<unknown>[] {
+export function sendRedisGrant(redis: RedisClient, prefix: string, id: string, team: string): Promise<unknown>[] {
   return [redis.sadd(redisKey(prefix, id), team), redis.pexpire(redisKey(prefix, id), GRANT_TTL_MS)];
 }
 

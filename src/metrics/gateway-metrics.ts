@@ -32,6 +32,8 @@ export class GatewayMetrics {
   private readonly upstreamSeconds: Histogram<'model' | 'status'>;
   private readonly overheadSeconds: Histogram<'outcome'>;
   private readonly storeErrors: Counter;
+  private readonly storeReconnects: Histogram;
+  private readonly storeWaitShort: Counter;
   private readonly ttfbSeconds: Histogram<'model' | 'cache'>;
 
   constructor(readonly registry: Registry) {
@@ -81,6 +83,17 @@ export class GatewayMetrics {
       help: 'Store operations that failed (every call, though logs are throttled)',
       registers,
     });
+    this.storeReconnects = new Histogram({
+      name: `${METRIC_PREFIX}store_reconnect_seconds`,
+      help: 'Redis came back (restart, Sentinel failover): time from losing it to serving again; _count counts reconnections',
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    });
+    this.storeWaitShort = new Counter({
+      name: `${METRIC_PREFIX}store_replica_wait_short_total`,
+      help: 'WAITs (store.redis_wait_replicas) that fewer replicas than asked acknowledged in time',
+      registers,
+    });
   }
 
   /** Binds the catalog's model labels and the store-backed gauges, once services exist. */
@@ -96,6 +109,14 @@ export class GatewayMetrics {
 
   storeError(): void {
     this.storeErrors.inc();
+  }
+
+  storeReconnected(downMs: number): void {
+    this.storeReconnects.observe(downMs / 1000);
+  }
+
+  replicaWaitShort(): void {
+    this.storeWaitShort.inc();
   }
 
   /** One finished generate request. `team` is set only for a principal that authenticated. */

@@ -104,6 +104,7 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
         k.ledger(i.team, i.day), k.days(i.team),
         i.reservationId, i.actual, i.periodId, i.model, i.day, failed, SETTLED_KEPT_MS,
       ], grant && (() => sendRedisGrant(redis, prefix, grant.generationId, grant.team)));
+      await conn.waitReplicas(); // store.redis_wait_replicas: the settlement is on the replicas too
       return Number(out) === 1;
     },
 
@@ -130,14 +131,9 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
       const at = options.useRedisTime ? await redisNow() : now;
       const teams = await redis.smembers(k.quotaTeams);
       if (teams.length === 0) return 0;
-      const pipe = redis.pipeline();
-      for (const team of teams) pipe.zcount(k.leases(team), `(${at}`, '+inf');
-      let total = 0;
-      for (const [err, count] of (await pipe.exec()) ?? []) {
-        if (err) throw err;
-        total += Number(count);
-      }
-      return total;
+      // One command per team (each on its team's slot), batched by auto-pipelining.
+      const counts = await Promise.all(teams.map((team) => redis.zcount(k.leases(team), `(${at}`, '+inf')));
+      return counts.reduce((sum, n) => sum + n, 0);
     },
 
     async addSavings(rows) {

@@ -1,11 +1,15 @@
-// Opens the backend named by STORE_URL: `sqlite:<path>` (embedded, one instance) or
-// `redis://host:port[/db]` (shared by replicas). Feature stores (teams, keys, quota, cache,
-// ledger) each take this connection and implement their own interface on both backends.
+// Opens the backend named by STORE_URL: `sqlite:<path>` (embedded, one instance) or Redis
+// (shared by replicas) as one server, through Sentinel, or as a Cluster (./redis-url.ts).
+// Feature stores (teams, keys, quota, cache, ledger) each take this connection and implement
+// their own interface on both backends.
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { StoreUrlError, parseRedisUrl, type RedisShape } from './redis-url.js';
 import { SqliteWriteQueue } from './sqlite-write-queue.js';
+import { watchRedisConnection, type RedisWatch, type RedisWatcher } from './redis-watch.js';
+import type { Config } from '../config/schema.js';
 
 export interface SqliteConnection {
   kind: 'sqlite';
@@ -17,11 +21,23 @@ export interface SqliteConnection {
   close(): Promise<void>;
 }
 
+/** One Redis server (or the master Sentinel names), or a Cluster: the same commands on both. */
+export type RedisClient = Redis | Cluster;
+
 export interface RedisConnection {
   kind: 'redis';
-  redis: Redis;
-  /** Every key this gateway writes starts with this prefix (default `egw:`). */
+  shape: RedisShape['kind'];
+  redis: RedisClient;
+  /** Every key this gateway writes starts with this prefix (default `egw:`); never a `{` or `}` (hash tags). */
   prefix: string;
+  /**
+   * Waits until `store.redis_wait_replicas` replicas have the writes sent so far (WAIT); calls
+   * in one event-loop turn share one WAIT. Resolves at once when none are asked for; never
+   * rejects (a shortfall is reported to watchers: the write stands on the master).
+   */
+  waitReplicas(): Promise<void>;
+  /** Hears reconnections (failover, restart) and WAIT shortfalls; returns the removal. */
+  watch(watcher: RedisWatcher): () => void;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -32,16 +48,29 @@ export interface OpenStoreOptions {
   /** Redis key prefix; tests use a distinct one per run. */
   redisPrefix?: string;
   sqliteSynchronous?: 'normal' | 'full';
+  /** Replicas WAIT asks for after settlements and key changes (0 = no WAIT), and its timeout. */
+  redisWaitReplicas?: number;
+  redisWaitTimeoutMs?: number;
 }
 
-export class StoreUrlError extends Error {
-  override name = 'StoreUrlError';
+/** The store options of a configuration (`store.*`). */
+export function storeOptionsOf(store: Config['store']): OpenStoreOptions {
+  return {
+    sqliteSynchronous: store.sqlite_synchronous,
+    redisPrefix: store.redis_prefix,
+    redisWaitReplicas: store.redis_wait_replicas,
+    redisWaitTimeoutMs: store.redis_wait_timeout_ms,
+  };
 }
+
+export { StoreUrlError };
 
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<StoreConnection> {
   if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), options);
-  if (url.startsWith('redis://') || url.startsWith('rediss://')) return openRedis(url, options);
-  throw new StoreUrlError('STORE_URL: must be sqlite:<path> or redis://host:port[/db]');
+  if (/^(redis|rediss|redis\+sentinel|redis\+cluster):\/\//.test(url)) return openRedis(url, options);
+  throw new StoreUrlError(
+    'STORE_URL: must be sqlite:<path>, redis://host:port[/db], redis+sentinel://host:port[,host:port...]/<master>[/db] or redis+cluster://host:port[,host:port...]',
+  );
 }
 
 function openSqlite(rawPath: string, options: OpenStoreOptions): SqliteConnection {
@@ -72,19 +101,52 @@ function openSqlite(rawPath: string, options: OpenStoreOptions): SqliteConnectio
   };
 }
 
+// Fail commands at once while disconnected instead of queueing them until Redis returns:
+// callers decide (the cache answers a miss, quotas follow quota.on_store_error, auth 503s).
+// Commands issued in one event-loop turn (by every request in flight) go out in one write
+// and come back in one read: a socket write costs more than the commands in it.
+const COMMON: RedisOptions = {
+  maxRetriesPerRequest: 1,
+  connectTimeout: 2_000,
+  retryStrategy: (times) => Math.min(times * 100, 2_000),
+};
+
+function createClient(shape: RedisShape): RedisClient {
+  if (shape.kind === 'cluster') {
+    return new Cluster(shape.nodes, {
+      lazyConnect: true,
+      enableAutoPipelining: true,
+      enableOfflineQueue: false,
+      // Node connections queue the commands of their own first connect; the cluster fails fast.
+      redisOptions: { ...COMMON, password: shape.password, username: shape.username },
+      clusterRetryStrategy: (times) => Math.min(times * 100, 2_000),
+      slotsRefreshTimeout: 2_000,
+    });
+  }
+  const common: RedisOptions = { ...COMMON, lazyConnect: true, enableOfflineQueue: false, enableAutoPipelining: true };
+  if (shape.kind === 'sentinel') {
+    // ioredis asks the sentinels for the master on every (re)connect and checks its role, and
+    // listens for +switch-master: a failover is followed without a restart.
+    return new Redis({
+      ...common,
+      sentinels: shape.sentinels,
+      name: shape.master,
+      db: shape.db,
+      password: shape.password,
+      username: shape.username,
+      failoverDetector: true,
+      sentinelRetryStrategy: (times) => Math.min(times * 100, 1_000),
+    });
+  }
+  return new Redis(shape.url, common);
+}
+
 async function openRedis(url: string, options: OpenStoreOptions): Promise<RedisConnection> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    // Fail commands at once while disconnected instead of queueing them until Redis returns:
-    // callers decide (the cache answers a miss, quotas follow quota.on_store_error, auth 503s).
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    // Commands issued in one event-loop turn (by every request in flight) go out in one write
-    // and come back in one read: a socket write costs more than the commands in it.
-    enableAutoPipelining: true,
-    connectTimeout: 2_000,
-    retryStrategy: (times) => Math.min(times * 100, 2_000),
-  });
+  const prefix = options.redisPrefix ?? 'egw:';
+  // A brace in the prefix would become (or break) the hash tag that keeps a team's keys on one slot.
+  if (/[{}]/.test(prefix)) throw new StoreUrlError('store.redis_prefix: must not contain { or }');
+  const shape = parseRedisUrl(url);
+  const redis = createClient(shape);
   // Without a listener ioredis prints every connection error; callers see errors on commands.
   redis.on('error', () => {});
   try {
@@ -93,27 +155,52 @@ async function openRedis(url: string, options: OpenStoreOptions): Promise<RedisC
     redis.disconnect();
     throw new StoreUrlError(`STORE_URL: cannot connect to Redis: ${(err as Error).message}`);
   }
+  const watch = watchRedisConnection(redis);
   return {
     kind: 'redis',
+    shape: shape.kind,
     redis,
-    prefix: options.redisPrefix ?? 'egw:',
+    prefix,
+    waitReplicas: replicaWaiter(redis, watch, options.redisWaitReplicas ?? 0, options.redisWaitTimeoutMs ?? 500),
+    watch: watch.watch,
     ping: async () => {
       await redis.ping();
     },
     close: async () => {
+      watch.stop();
       if (redis.status === 'end') return;
       await redis.quit().catch(() => redis.disconnect());
     },
   };
 }
 
+/**
+ * WAIT covers the writes sent before it on its own connection: on a Cluster, each master's.
+ * WAIT blocks its connection, so callers of one turn share one instead of queueing many.
+ */
+function replicaWaiter(redis: RedisClient, watch: RedisWatch, replicas: number, timeoutMs: number): () => Promise<void> {
+  if (replicas <= 0) return () => Promise.resolve();
+  let next: Promise<void> | null = null;
+  const wait = async () => {
+    next = null;
+    const targets = redis instanceof Cluster ? redis.nodes('master') : [redis];
+    const acked = await Promise.all(targets.map((node) => node.wait(replicas, timeoutMs).catch(() => -1)));
+    if (acked.some((n) => n < replicas)) watch.waitShort();
+  };
+  return () => (next ??= new Promise<void>((resolve) => setImmediate(resolve)).then(wait));
+}
+
 /** Deletes every key under `prefix` (SCAN + UNLINK, never KEYS): for tests and benchmarks that clean up after themselves. */
-export async function deleteRedisPrefix(redis: Redis, prefix: string): Promise<void> {
+export async function deleteRedisPrefix(redis: RedisClient, prefix: string): Promise<void> {
   const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    if (keys.length > 0) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  // A Cluster's keys are spread over its masters: scan each; one UNLINK per key (slots differ).
+  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      if (keys.length > 0) await node.pipeline(keys.map((key) => ['unlink', key])).exec();
+      cursor = next;
+    } while (cursor !== '0');
+  }
 }

@@ -1,16 +1,31 @@
 // TeamStore on Redis: hashes of JSON documents (teams, keys by id, key ids by hash) and a
-// version counter; multi-key changes run in MULTI so replicas never see half a change.
+// version counter; multi-key changes run in MULTI so replicas never see half a change. All
+// four keys share the `{registry}` hash tag, so a MULTI stays on one slot of a Cluster. Each
+// change waits for `store.redis_wait_replicas` Redis replicas (WAIT) before it is answered.
 import type { RedisConnection } from '../store/connection.js';
 import type { ApiKeyRecord, Team, TeamStore } from './team-store.js';
+
+const NAMES = { teams: 'teams', keys: 'keys', byHash: 'keys:by-hash', version: 'registry:version' } as const;
+
+/** Renames keys written before the hash tag (one Redis or Sentinel only: a Cluster never had them). */
+const MIGRATE = `for i = 1, #KEYS, 2 do
+  if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('EXISTS', KEYS[i + 1]) == 0 then redis.call('RENAME', KEYS[i], KEYS[i + 1]) end
+end return 1`;
 
 export function createRedisTeamStore(conn: RedisConnection): TeamStore {
   const { redis, prefix } = conn;
   const k = {
-    teams: `${prefix}teams`,
-    keys: `${prefix}keys`,
-    byHash: `${prefix}keys:by-hash`,
-    version: `${prefix}registry:version`,
+    teams: `${prefix}{registry}:${NAMES.teams}`,
+    keys: `${prefix}{registry}:${NAMES.keys}`,
+    byHash: `${prefix}{registry}:${NAMES.byHash}`,
+    version: `${prefix}{registry}:${NAMES.version}`,
   };
+  if (conn.shape !== 'cluster') {
+    const pairs = (Object.keys(NAMES) as (keyof typeof NAMES)[]).flatMap((name) => [`${prefix}${NAMES[name]}`, k[name]]);
+    // Sent before any other command of this store on this connection, which keeps their order:
+    // every read sees the renamed keys. A failure leaves the old keys for the next start.
+    redis.eval(MIGRATE, pairs.length, ...pairs).catch(() => {});
+  }
   const parse = <T>(raw: string | null): T | null => (raw ? (JSON.parse(raw) as T) : null);
   const allKeys = async (): Promise<ApiKeyRecord[]> =>
     Object.values(await redis.hgetall(k.keys)).map((raw) => JSON.parse(raw) as ApiKeyRecord);
@@ -19,6 +34,7 @@ export function createRedisTeamStore(conn: RedisConnection): TeamStore {
     async createTeam(team) {
       const created = await redis.hsetnx(k.teams, team.name, JSON.stringify(team));
       if (created) await redis.incr(k.version);
+      await conn.waitReplicas();
       return created === 1;
     },
     getTeam: async (name) => parse<Team>(await redis.hget(k.teams, name)),
@@ -28,6 +44,7 @@ export function createRedisTeamStore(conn: RedisConnection): TeamStore {
     },
     async putTeam(team) {
       await redis.multi().hset(k.teams, team.name, JSON.stringify(team)).incr(k.version).exec();
+      await conn.waitReplicas();
     },
     async deleteTeam(name, at) {
       const removed = await redis.hdel(k.teams, name);
@@ -37,6 +54,7 @@ export function createRedisTeamStore(conn: RedisConnection): TeamStore {
         if (key.team === name && !key.revoked_at) tx.hset(k.keys, key.id, JSON.stringify({ ...key, revoked_at: at }));
       }
       await tx.incr(k.version).exec();
+      await conn.waitReplicas();
       return true;
     },
     async insertKey(key) {
@@ -46,6 +64,7 @@ export function createRedisTeamStore(conn: RedisConnection): TeamStore {
         .hset(k.byHash, key.hash, key.id)
         .incr(k.version)
         .exec();
+      await conn.waitReplicas();
     },
     getKey: async (id) => parse<ApiKeyRecord>(await redis.hget(k.keys, id)),
     async findKeyByHash(hash) {
@@ -60,6 +79,7 @@ export function createRedisTeamStore(conn: RedisConnection): TeamStore {
       const key = parse<ApiKeyRecord>(await redis.hget(k.keys, id));
       if (!key || key.revoked_at) return false;
       await redis.multi().hset(k.keys, id, JSON.stringify({ ...key, revoked_at: at })).incr(k.version).exec();
+      await conn.waitReplicas();
       return true;
     },
     version: async () => Number((await redis.get(k.version)) ?? 0),

@@ -3,11 +3,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCacheStore, type CacheStore } from '../../src/cache/cache-store.js';
 import type { StoreConnection } from '../../src/store/connection.js';
-import { backends, cleanup, reopen } from '../helpers/backends.js';
+import { storeBackends, cleanup, reopen } from '../helpers/backends.js';
 
 const T0 = Date.UTC(2026, 0, 15, 12);
 
-describe.each(backends)('cache store on $name', (backend) => {
+describe.each(storeBackends)('cache store on $name', (backend) => {
   let conn: StoreConnection;
   let store: CacheStore;
   beforeEach(async () => {

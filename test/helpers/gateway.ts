@@ -14,7 +14,7 @@ import { deepMerge, parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { StoreConnection } from '../../src/store/connection.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
-import { backends, cleanup } from './backends.js';
+import { cleanup, storeBackends, type Backend } from './backends.js';
 
 export interface HttpAnswer {
   status: number;
@@ -59,7 +59,7 @@ export interface TestGateway {
 }
 
 export interface GatewayOptions {
-  backend?: 'sqlite' | 'redis';
+  backend?: Backend['name'];
   /** Share a store with another gateway (a second replica). */
   store?: StoreConnection;
   sim?: Simulator;
@@ -72,7 +72,7 @@ export interface GatewayOptions {
 
 export async function startGateway(options: GatewayOptions = {}): Promise<TestGateway> {
   const sim = options.sim ?? (await startSimulator(options.simOptions));
-  const backend = backends.find((b) => b.name === (options.backend ?? 'sqlite'))!;
+  const backend = storeBackends.find((b) => b.name === (options.backend ?? 'sqlite'))!;
   const store = options.store ?? (await backend.open());
   const adminToken = randomBytes(24).toString('hex');
   // Each gateway keeps its settlement journal in a temp dir of its own (never ./data of the checkout).

@@ -8,11 +8,11 @@ import { createRedisQuotaStore } from '../../src/quota/redis-quota-store.js';
 import { createSqliteQuotaStore } from '../../src/quota/sqlite-quota-store.js';
 import type { QuotaStore, SavingsRow } from '../../src/quota/quota-store.js';
 import type { StoreConnection } from '../../src/store/connection.js';
-import { backends, cleanup } from '../helpers/backends.js';
+import { storeBackends, cleanup } from '../helpers/backends.js';
 
 const DAY1 = Date.UTC(2026, 0, 15, 23, 59, 0);
 
-describe.each(backends)('savings ledger ($name)', (backend) => {
+describe.each(storeBackends)('savings ledger ($name)', (backend) => {
   let conn: StoreConnection;
   let store: QuotaStore;
   beforeEach(async () => {

@@ -7,7 +7,7 @@ import { createRedisQuotaStore } from '../../src/quota/redis-quota-store.js';
 import { createSqliteQuotaStore } from '../../src/quota/sqlite-quota-store.js';
 import type { QuotaStore, ReserveInput, SettleInput } from '../../src/quota/quota-store.js';
 import type { StoreConnection } from '../../src/store/connection.js';
-import { backends, cleanup, reopen } from '../helpers/backends.js';
+import { backends, storeBackends, cleanup, reopen } from '../helpers/backends.js';
 
 const T0 = Date.UTC(2026, 0, 15, 12, 0, 30); // 30 s into a minute window
 const LEASE = 60_000;
@@ -26,7 +26,7 @@ const done = (r: ReserveInput, actual: number, over: Partial<SettleInput> = {}):
   model: r.model, day: r.day, now: r.now, ...over,
 });
 
-describe.each(backends)('QuotaStore on $name', (backend) => {
+describe.each(storeBackends)('QuotaStore on $name', (backend) => {
   let conn: StoreConnection;
   let store: QuotaStore;
   const extra: StoreConnection[] = [];

@@ -4,7 +4,7 @@ import type { StoreConnection } from '../../src/store/connection.js';
 import { createRedisTeamStore } from '../../src/teams/redis-team-store.js';
 import { createSqliteTeamStore } from '../../src/teams/sqlite-team-store.js';
 import type { ApiKeyRecord, Team, TeamStore } from '../../src/teams/team-store.js';
-import { backends, cleanup } from '../helpers/backends.js';
+import { storeBackends, cleanup } from '../helpers/backends.js';
 
 const team = (name: string): Team => ({
   name,
@@ -24,7 +24,7 @@ const key = (id: string, teamName: string): ApiKeyRecord => ({
   revoked_at: null,
 });
 
-describe.each(backends)('team store on $name', (backend) => {
+describe.each(storeBackends)('team store on $name', (backend) => {
   let conn: StoreConnection;
   let store: TeamStore;
   beforeEach(async () => {

@@ -1,0 +1,169 @@
+// Starts real Redis shapes on free ports in temp dirs, for tests and the benchmark: a Sentinel
+// setup (a master, a replica, three sentinels) and a three-master Cluster. Each waits until
+// it is ready (replica in sync, sentinels know each other; cluster state ok) and stops cleanly.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const HOST = '127.0.0.1';
+export const SENTINEL_MASTER = 'egwmaster';
+
+export interface RedisProcess {
+  port: number;
+  proc: ChildProcess;
+  /** Kills the process (SIGKILL: a crash, not a shutdown) and waits for it to exit. */
+  kill(): Promise<void>;
+  /** Asks the process to stop (SIGTERM) and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+export interface SentinelSetup {
+  /** `redis+sentinel://...` for STORE_URL. */
+  url: string;
+  master: RedisProcess;
+  replica: RedisProcess;
+  sentinels: RedisProcess[];
+  /** The port of the master the sentinels currently name. */
+  currentMasterPort(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface ClusterSetup {
+  /** `redis+cluster://...` for STORE_URL. */
+  url: string;
+  nodes: RedisProcess[];
+  stop(): Promise<void>;
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, HOST, () => srv.close(() => resolve(true)));
+  });
+}
+
+/** A free port whose cluster bus port (port + 10000) is free too. */
+async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 30_000);
+    if ((await isFree(port)) && (await isFree(port + 10_000))) return port;
+  }
+}
+
+export async function redisCli(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await run('redis-cli', ['-h', HOST, '-p', String(port), ...args]);
+  return stdout.trim();
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`redis-servers: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function startProcess(dir: string, args: string[], port: number): Promise<RedisProcess> {
+  const proc = spawn('redis-server', args, { cwd: dir, stdio: 'ignore' });
+  proc.once('error', () => {});
+  await until(`redis on ${port}`, async () => (await redisCli(port, 'ping')) === 'PONG');
+  const signal = async (sig: NodeJS.Signals) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill(sig);
+    await once(proc, 'exit');
+  };
+  return { port, proc, kill: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
+}
+
+function serverArgs(dir: string, port: number, extra: string[] = []): string[] {
+  return ['--port', String(port), '--bind', HOST, '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...extra];
+}
+
+export async function startSentinelSetup(): Promise<SentinelSetup> {
+  const dir = await mkdtemp(join(tmpdir(), 'egw-sentinel-'));
+  const [mPort, rPort] = [await freePort(), await freePort()];
+  // No 5 s wait before the first full sync (Redis 7's diskless default).
+  const noDelay = ['--repl-diskless-sync-delay', '0'];
+  const master = await startProcess(dir, serverArgs(dir, mPort, ['--dbfilename', 'm.rdb', ...noDelay]), mPort);
+  const replica = await startProcess(dir, serverArgs(dir, rPort, ['--dbfilename', 'r.rdb', ...noDelay, '--replicaof', HOST, String(mPort)]), rPort);
+  await until('replica in sync', async () => (await redisCli(rPort, 'info', 'replication')).includes('master_link_status:up'));
+  const sentinels: RedisProcess[] = [];
+  for (let n = 0; n < 3; n++) {
+    const port = await freePort();
+    const conf = join(dir, `sentinel-${n}.conf`);
+    // Sentinel rewrites its config file: each needs a file of its own.
+    await writeFile(
+      conf,
+      [
+        `port ${port}`, `bind ${HOST}`, `dir ${dir}`, 'protected-mode no',
+        `sentinel monitor ${SENTINEL_MASTER} ${HOST} ${mPort} 2`,
+        `sentinel down-after-milliseconds ${SENTINEL_MASTER} 1000`,
+        `sentinel failover-timeout ${SENTINEL_MASTER} 5000`,
+        `sentinel parallel-syncs ${SENTINEL_MASTER} 1`,
+        '',
+      ].join('\n'),
+    );
+    sentinels.push(await startProcess(dir, [conf, '--sentinel'], port));
+  }
+  const field = (reply: string, name: string) => {
+    const lines = reply.split('\n');
+    return lines[lines.indexOf(name) + 1];
+  };
+  // A failover needs the sentinels to know each other and the replica (hello messages, every 2 s).
+  await until('sentinels to know each other and the replica', async () => {
+    for (const s of sentinels) {
+      const info = await redisCli(s.port, 'sentinel', 'master', SENTINEL_MASTER);
+      if (field(info, 'num-other-sentinels') !== '2' || field(info, 'num-slaves') !== '1') return false;
+    }
+    return true;
+  });
+  const nodes = sentinels.map((s) => `${HOST}:${s.port}`).join(',');
+  return {
+    url: `redis+sentinel://${nodes}/${SENTINEL_MASTER}`,
+    master,
+    replica,
+    sentinels,
+    async currentMasterPort() {
+      const reply = await redisCli(sentinels[0].port, 'sentinel', 'get-master-addr-by-name', SENTINEL_MASTER);
+      return Number(reply.split('\n')[1]);
+    },
+    async stop() {
+      await Promise.all([...sentinels, replica, master].map((p) => p.stop()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function startCluster(): Promise<ClusterSetup> {
+  const dir = await mkdtemp(join(tmpdir(), 'egw-cluster-'));
+  const nodes: RedisProcess[] = [];
+  for (let n = 0; n < 3; n++) {
+    const port = await freePort();
+    const args = serverArgs(dir, port, [
+      '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000',
+      '--dbfilename', `${port}.rdb`,
+    ]);
+    nodes.push(await startProcess(dir, args, port));
+  }
+  const addrs = nodes.map((n) => `${HOST}:${n.port}`);
+  await run('redis-cli', ['--cluster', 'create', ...addrs, '--cluster-replicas', '0', '--cluster-yes']);
+  await until('cluster state ok', async () => {
+    for (const n of nodes) if (!(await redisCli(n.port, 'cluster', 'info')).includes('cluster_state:ok')) return false;
+    return true;
+  });
+  return {
+    url: `redis+cluster://${addrs.join(',')}`,
+    nodes,
+    async stop() {
+      await Promise.all(nodes.map((p) => p.stop()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
