@@ -16,8 +16,10 @@ import { createGrantStore, type GrantStore } from './generations/grant-store.js'
 import { createJobStore, type JobStore } from './generations/job-store.js';
 import { observeSettlements } from './metrics/settlement-observer.js';
 import { AccountBalance } from './quota/account-balance.js';
+import { createMemoryAccountStore, type AccountStore } from './quota/account-store.js';
 import { QuotaService } from './quota/quota-service.js';
 import type { QuotaStore, SettleInput } from './quota/quota-store.js';
+import { createRedisAccountStore } from './quota/redis-account-store.js';
 import { createRedisQuotaStore } from './quota/redis-quota-store.js';
 import { createSqliteQuotaStore } from './quota/sqlite-quota-store.js';
 import type { StoreConnection } from './store/connection.js';
@@ -106,15 +108,17 @@ export function createServices(input: {
   const teamStore = store.kind === 'sqlite' ? createSqliteTeamStore(store) : createRedisTeamStore(store);
   // Replicas sharing Redis take lease and rate-window time from Redis itself (TIME), not from
   // their own clocks; an injected clock (tests) stays the one time source.
-  const baseQuotaStore =
-    store.kind === 'sqlite' ? createSqliteQuotaStore(store) : createRedisQuotaStore(store, { useRedisTime: clock === systemClock });
+  const useRedisTime = clock === systemClock;
+  const baseQuotaStore = store.kind === 'sqlite' ? createSqliteQuotaStore(store) : createRedisQuotaStore(store, { useRedisTime });
+  // The account floor across replicas: shared on Redis; SQLite serves one instance, held in memory.
+  const account: AccountStore = store.kind === 'sqlite' ? createMemoryAccountStore() : createRedisAccountStore(store, { useRedisTime });
   const observed = input.onSettled ? observeSettlements(baseQuotaStore, input.onSettled) : baseQuotaStore;
   const journal = new SettlementJournal({ path: journalPath(config, store), settle: (i) => observed.settle(i), onError: storeError });
   const quotaStore = journaled(observed, journal);
   const upstream = input.upstream ?? createUpstreamClient(config);
   const auth = new Authenticator(teamStore, clock, config.auth.key_cache_ttl_ms);
   const catalog = new Catalog();
-  const balance = new AccountBalance(upstream, clock);
+  const balance = new AccountBalance(upstream, clock, account, storeError);
   const grants = createGrantStore(store);
   const cache = new ResponseCache({
     config: config.cache,
@@ -126,7 +130,7 @@ export function createServices(input: {
     plan: () => balance.snapshot().plan,
     storeError,
   });
-  const quota = new QuotaService(quotaStore, catalog, balance, config.quota, clock, storeError);
+  const quota = new QuotaService(quotaStore, catalog, balance, account, config.quota, clock, storeError);
   const jobs = createJobStore(store);
   const paid = new PaidPath({
     quota,

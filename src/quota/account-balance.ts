@@ -1,9 +1,11 @@
 // The account's upstream token balance as last seen: read at start, refreshed periodically
 // and soon after spending, lowered locally by each settlement in between, and set to zero
-// on an upstream 402. Every team's spending stops at the configured floor.
+// on an upstream 402. Each reading (and a 402) also goes to the shared AccountStore, where
+// every replica's requests are held against the floor (./account-store.ts).
 import type { Clock } from '../clock.js';
 import { Poller } from '../poller.js';
 import type { UpstreamClient } from '../upstream/client.js';
+import type { AccountStore } from './account-store.js';
 
 export interface BalanceSnapshot {
   token_balance: number | null;
@@ -27,6 +29,8 @@ export class AccountBalance {
   constructor(
     private readonly upstream: UpstreamClient,
     private readonly clock: Clock,
+    private readonly account: AccountStore,
+    private readonly onStoreError: (err: unknown) => void,
   ) {}
 
   snapshot(): BalanceSnapshot {
@@ -50,10 +54,15 @@ export class AccountBalance {
   refresh(): Promise<void> {
     this.inflight ??= (async () => {
       try {
+        // Settlements from the mark on may not be in upstream's answer yet: the store subtracts them.
+        const mark = await this.account.mark().catch((err: unknown) => void this.onStoreError(err));
         const res = await this.upstream.read('GET', '/api/v2/balance');
         if (res.status !== 200) throw new Error(`balance: upstream answered ${res.status}`);
         const body = JSON.parse(res.body.toString('utf8')) as Record<string, unknown>;
-        if (typeof body.token_balance === 'number') this.balance = body.token_balance;
+        if (typeof body.token_balance === 'number') {
+          this.balance = body.token_balance;
+          if (mark !== undefined) await this.account.observe(body.token_balance, mark).catch(this.onStoreError);
+        }
         this.plan = typeof body.plan === 'string' ? body.plan : null;
         this.planExpiresAt = typeof body.plan_expires_at === 'string' ? body.plan_expires_at : null;
         this.seenAt = this.clock.now();
@@ -89,6 +98,7 @@ export class AccountBalance {
   exhausted(): void {
     this.balance = 0;
     this.seenAt = this.clock.now();
+    this.account.exhausted().catch(this.onStoreError);
   }
 
   /** A streamed answer reported the balance left. */

@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import { errors } from '../errors.js';
 import type { Team } from '../teams/team-store.js';
 import type { AccountBalance } from './account-balance.js';
+import type { AccountStore } from './account-store.js';
 import { ledgerDay, periodOf } from './periods.js';
 import type { QuotaStore, SettleOutcome } from './quota-store.js';
 import { reservationId } from './reservation-id.js';
@@ -36,6 +37,7 @@ export class QuotaService {
     private readonly store: QuotaStore,
     private readonly catalog: Catalog,
     private readonly balance: AccountBalance,
+    private readonly account: AccountStore,
     private readonly config: Config['quota'],
     private readonly clock: Clock,
     private readonly onStoreError: (err: unknown) => void,
@@ -63,16 +65,20 @@ export class QuotaService {
       period: team.budget.period,
       held: true,
     };
-    const floorLeft = this.balance.tokens === null ? null : this.balance.tokens - this.config.account_floor;
+    let accountHeld = false;
     try {
-      if (floorLeft !== null && amount > floorLeft) {
+      // The account first (held across replicas, ./account-store.ts), then the team; a team
+      // refusal gives the account hold back. Nothing is charged before both hold.
+      const account = await this.account.reserve(reservation.id, amount, this.config.account_floor, this.config.lease_ms, now);
+      if (!account.ok) {
         await this.store.countRejection({ team: team.name, model, day: ledgerDay(now) });
         throw errors.insufficientTokens('The account balance cannot cover this request', {
           scope: 'account',
           requested: amount,
-          remaining: Math.max(0, floorLeft),
+          remaining: Math.max(0, account.spendable),
         });
       }
+      accountHeld = true;
       const period = this.period(team);
       const result = await this.store.reserve({
         team: team.name,
@@ -87,6 +93,8 @@ export class QuotaService {
         now,
       });
       if (result.ok) return reservation;
+      await this.releaseAccount(reservation.id);
+      accountHeld = false;
       if (result.reason === 'rate_limit') {
         const retryAfter = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
         throw errors.rateLimited(retryAfter, {
@@ -107,6 +115,7 @@ export class QuotaService {
       });
     } catch (err) {
       if ((err as { name?: string }).name === 'GatewayError') throw err;
+      if (accountHeld) await this.releaseAccount(reservation.id);
       this.onStoreError(err);
       if (this.config.on_store_error === 'allow') return { ...reservation, held: false };
       throw errors.storeUnavailable(err);
@@ -130,13 +139,25 @@ export class QuotaService {
       now,
       grant: generationId ? { generationId, team: reservation.team } : undefined,
     });
-    if (settled && actual > 0) this.balance.spent(actual, this.onStoreError);
+    if (settled) {
+      // The ledger above is the money's record; the account hold only guards the floor: a
+      // failure here leaves the hold to its lease and the balance to the next reading.
+      await this.account.settle(reservation.id, actual, now).catch(this.onStoreError);
+      if (actual > 0) this.balance.spent(actual, this.onStoreError);
+    }
     return settled;
   }
 
-  /** Keeps the reservation of a job still running upstream. */
-  keepPending(reservation: Reservation): Promise<void> {
-    return this.store.extend(reservation.team, reservation.id, this.config.pending_lease_ms, this.clock.now());
+  /** Gives an account hold back (the team refused, or its store failed); a failure leaves it to its lease. */
+  private releaseAccount(id: string): Promise<void> {
+    return this.account.settle(id, 0, this.clock.now()).catch(this.onStoreError);
+  }
+
+  /** Keeps the reservation of a job still running upstream, and its account hold. */
+  async keepPending(reservation: Reservation): Promise<void> {
+    const now = this.clock.now();
+    const lease = this.config.pending_lease_ms;
+    await Promise.all([this.store.extend(reservation.team, reservation.id, lease, now), this.account.extend(reservation.id, lease, now)]);
   }
 
   /** Upstream may or may not have done the work: keep the reservation until a poll or the lease decides. */
