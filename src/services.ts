@@ -141,6 +141,7 @@ export function createServices(input: {
     clock,
     timeouts: (model) => config.upstream.timeouts[catalog.category(model)],
     lockMs: config.cache.lock_ms,
+    tracer: input.tracer,
     jobEnded: (key, team, model, facts) => cache.jobEnded(key, team, model, facts),
     storeError,
   });

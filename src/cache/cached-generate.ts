@@ -8,6 +8,7 @@ import type { CacheOutcome, RequestFacts } from '../http/context.js';
 import type { Services } from '../services.js';
 import type { CachedAnswer } from './cached-answer.js';
 import { planRequest } from './cache-policy.js';
+import { inSpan } from '../telemetry/spans.js';
 import { within, type Shared } from './single-flight.js';
 
 export interface GenerateAnswer {
@@ -64,18 +65,24 @@ export async function cachedGenerate(
 
   if (!plan.read) return (await goUpstream(true)).answer; // no-cache: a fresh answer, still stored
 
-  const found = await cache.lookup(plan.key);
+  const found = await inSpan(services.tracer, 'cache.lookup', {}, async (span) => {
+    const result = await cache.lookup(plan.key);
+    span?.setAttribute('gateway.cache_found', Boolean(result.answer));
+    return result;
+  });
   if (found.answer) return sharedAnswer(plan.key, found.answer, found.answer.kind === 'pending' ? 'coalesced' : 'hit');
 
   const bound = services.paid.waitBound(request.model);
   const flight = cache.flights.join(plan.key);
   if (flight) {
-    const shared = await within(flight.shared, bound);
+    const shared = await inSpan(services.tracer, 'cache.coalesce_wait', { 'gateway.leader': 'replica' }, () => within(flight.shared, bound));
     if (shared) return sharedAnswer(plan.key, shared, 'coalesced');
     return (await goUpstream(found.available)).answer; // the leader had nothing to share: go ourselves
   }
   return cache.flights.lead(plan.key, async (share) => {
-    const remote = found.available ? await cache.awaitLeader(plan.key, bound) : { lock: null };
+    const remote = found.available
+      ? await inSpan(services.tracer, 'cache.coalesce_wait', { 'gateway.leader': 'store' }, () => cache.awaitLeader(plan.key, bound))
+      : { lock: null };
     if ('answer' in remote) {
       share(remote.answer);
       return sharedAnswer(plan.key, remote.answer, 'coalesced');

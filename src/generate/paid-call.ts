@@ -2,6 +2,7 @@
 // classify what came back, and settle it through one applyOutcome, for plain requests,
 // streams, polls and the reconciler alike. A transport failure releases the reservation only
 // when the request surely did no work; otherwise it stays reserved as outcome-unknown.
+import type { Tracer } from '@opentelemetry/api';
 import type { Principal } from '../auth/authenticator.js';
 import type { Clock } from '../clock.js';
 import type { GrantStore } from '../generations/grant-store.js';
@@ -9,6 +10,7 @@ import type { JobStore, PendingJob } from '../generations/job-store.js';
 import type { RequestFacts } from '../http/context.js';
 import type { AccountBalance } from '../quota/account-balance.js';
 import type { QuotaService, Reservation } from '../quota/quota-service.js';
+import { inSpan } from '../telemetry/spans.js';
 import { classifyFailure, type Timeouts, type UpstreamClient, type UpstreamResponse } from '../upstream/client.js';
 import { readGeneration, type GenerationFacts } from './generation.js';
 import type { GenerateRequest } from './request-body.js';
@@ -27,6 +29,8 @@ export interface PaidPathDeps {
   /** A pending job under a cache key ended: the cache keeps its result (or forgets the job). */
   jobEnded(key: string, team: string, model: string, facts: GenerationFacts): Promise<void>;
   storeError(err: unknown): void;
+  /** Spans for reserve, the upstream call and settle; none when traces are off. */
+  tracer?: Tracer;
 }
 
 export interface PlainResult {
@@ -42,7 +46,10 @@ export class PaidPath {
   /** Reserves the estimate for `model` against the team's budget and the account floor (throws 402/429/503). */
   reserve(principal: Principal, model: string): Promise<Reservation> {
     const { quota } = this.deps;
-    return quota.reserve(principal.team, model, quota.estimate(model));
+    const estimate = quota.estimate(model);
+    return inSpan(this.deps.tracer, 'quota.reserve', { 'gateway.team': principal.team.name, 'gateway.model': model, 'gateway.tokens_estimate': estimate }, () =>
+      quota.reserve(principal.team, model, estimate),
+    );
   }
 
   timeouts(model: string): Timeouts {
@@ -60,25 +67,29 @@ export class PaidPath {
    * error status releases it (the caller relays the answer). Only a 200 is left to settle.
    */
   async send<T extends { status: number }>(reservation: Reservation, facts: RequestFacts, transport: () => Promise<T>): Promise<T> {
-    const started = performance.now();
-    let res: T;
-    try {
-      res = await transport();
-    } catch (err) {
+    return inSpan(this.deps.tracer, 'upstream.call', { 'gateway.team': reservation.team, 'gateway.model': reservation.model }, async (span) => {
+      const started = performance.now();
+      let res: T;
+      try {
+        res = await transport();
+      } catch (err) {
+        facts.upstreamMs = performance.now() - started;
+        const failure = classifyFailure(err);
+        span?.setAttribute('gateway.upstream_outcome', failure.outcome);
+        if (failure.outcome === 'not_sent') await this.release(reservation);
+        else await this.unknown(reservation);
+        throw failure.gatewayError;
+      }
       facts.upstreamMs = performance.now() - started;
-      const failure = classifyFailure(err);
-      if (failure.outcome === 'not_sent') await this.release(reservation);
-      else await this.unknown(reservation);
-      throw failure.gatewayError;
-    }
-    facts.upstreamMs = performance.now() - started;
-    facts.upstreamStatus = res.status;
-    facts.outcome = 'upstream';
-    if (res.status !== 200) {
-      if (res.status === 402) this.deps.balance.exhausted();
-      await this.release(reservation);
-    }
-    return res;
+      facts.upstreamStatus = res.status;
+      facts.outcome = 'upstream';
+      span?.setAttribute('gateway.upstream_status', res.status);
+      if (res.status !== 200) {
+        if (res.status === 402) this.deps.balance.exhausted();
+        await this.release(reservation);
+      }
+      return res;
+    });
   }
 
   /** A plain generate call, reserved, sent and settled; `cacheKey` goes with a pending job (its result is cached when it ends). */
@@ -105,6 +116,16 @@ export class PaidPath {
    * generation, written with the settlement. A job's end also reaches the cache under its key.
    */
   async applyOutcome(reservation: Reservation, facts: GenerationFacts, cacheKey: string | null, grant = false): Promise<void> {
+    const attributes = { 'gateway.team': reservation.team, 'gateway.model': reservation.model, 'gateway.generation_status': facts.status ?? 'none' };
+    await inSpan(this.deps.tracer, 'quota.settle', attributes, async (span) => {
+      span?.setAttribute('gateway.tokens_spent', facts.status === 'completed' ? facts.tokensSpent : 0);
+      await this.settleOrKeep(reservation, facts, cacheKey, grant);
+    });
+    // Failed jobs are forgotten; the cache fails soft on its own, so this runs even when settling failed.
+    if (cacheKey && facts.status !== 'pending') await this.deps.jobEnded(cacheKey, reservation.team, reservation.model, facts);
+  }
+
+  private async settleOrKeep(reservation: Reservation, facts: GenerationFacts, cacheKey: string | null, grant: boolean): Promise<void> {
     const { quota, jobs, clock, grants, storeError } = this.deps;
     try {
       if (facts.status === 'pending' && facts.id) {
@@ -118,8 +139,6 @@ export class PaidPath {
     } catch (err) {
       storeError(err);
     }
-    // Failed jobs are forgotten; the cache fails soft on its own, so this runs even when settling failed.
-    if (cacheKey && facts.status !== 'pending') await this.deps.jobEnded(cacheKey, reservation.team, reservation.model, facts);
   }
 
   /** The request failed before a generation existed (upstream error status, nothing sent): release it all. */

@@ -53,6 +53,7 @@ function endRequestSpan(request: FastifyRequest, reply: FastifyReply | null): vo
   if (f.tokensSpent !== undefined) span.setAttribute('gateway.tokens_spent', f.tokensSpent);
   if (f.tokensSaved !== undefined) span.setAttribute('gateway.tokens_saved', f.tokensSaved);
   if (f.upstreamStatus !== undefined) span.setAttribute('gateway.upstream_status', f.upstreamStatus);
+  if (f.ttfbMs !== undefined) span.setAttribute('gateway.ttfb_ms', Math.round(f.ttfbMs)); // streams: the span lasts until the stream ends
   if (!reply || reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
   span.end();
 }

@@ -33,7 +33,7 @@ describe('OpenTelemetry traces', () => {
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'egw-trace-test', OTEL_BSP_SCHEDULE_DELAY: '20' };
     Object.assign(process.env, env); // the exporter and the batch processor read them from the process, as in `serve`
     tracing = (await startTracing(process.env))!;
-    gw = await startGateway({ tracer: tracing.tracer, logStream, simOptions: { apiKey: 'nb_upstream_secret_' + randomBytes(12).toString('hex') } });
+    gw = await startGateway({ tracer: tracing.tracer, logStream, simOptions: { latencyMs: 100, apiKey: 'nb_upstream_secret_' + randomBytes(12).toString('hex') } });
 
     const key = await gw.team('ml');
     secrets.push(key, gw.sim.apiKey, gw.adminToken, wrongKey);
@@ -43,6 +43,8 @@ describe('OpenTelemetry traces', () => {
     const hit = await gw.api('POST', '/api/v2/generate', key, { model: 'gpt-5', prompt });
     expect(hit.headers['x-gateway-cache']).toBe('hit');
     expect((await gw.api('POST', '/api/v2/generate', wrongKey, { model: 'gpt-5', prompt })).status).toBe(401);
+    const twins = await Promise.all([0, 1].map(() => gw.api('POST', '/api/v2/generate', key, { model: 'gpt-5', prompt: `${prompt} twin` })));
+    expect(twins.map((t) => t.headers['x-gateway-cache']).sort()).toEqual(['coalesced', 'miss']);
     expect((await call(gw.url, 'GET', '/healthz')).status).toBe(200);
     await gw.close();
     await tracing.shutdown(); // exports what is buffered
@@ -65,7 +67,7 @@ describe('OpenTelemetry traces', () => {
   it('exports one server span per request, named by route, with status, team, model and cache outcome', () => {
     expect(spans[0].resource['service.name']).toBe('egw-trace-test');
     const generate = serverSpans().filter((s) => s.name === 'POST /api/v2/generate');
-    expect(generate.map((s) => s.attributes['http.response.status_code'])).toEqual([200, 200, 401]);
+    expect(generate.map((s) => s.attributes['http.response.status_code'])).toEqual([200, 200, 401, 200, 200]);
     const [miss, hit, refused] = generate;
     expect(miss.attributes).toMatchObject({ 'gateway.team': 'ml', 'gateway.model': 'gpt-5', 'gateway.cache': 'miss', 'http.route': '/api/v2/generate' });
     expect(miss.attributes['gateway.tokens_spent']).toBeGreaterThan(0);
@@ -83,11 +85,36 @@ describe('OpenTelemetry traces', () => {
     expect(childrenOf(refused).find((s) => s.name === 'authenticate')!.attributes['gateway.authenticated']).toBe(false);
   });
 
+  it('the paid path is traced: cache lookup, quota reserve, the upstream call, settle; a hit goes no further than the lookup', () => {
+    const [miss, hit] = serverSpans().filter((s) => s.name === 'POST /api/v2/generate');
+    const steps = (parent: ReceivedSpan) => Object.fromEntries(childrenOf(parent).map((s) => [s.name, s]));
+    const paid = steps(miss);
+    expect(Object.keys(paid)).toEqual(expect.arrayContaining(['authenticate', 'cache.lookup', 'quota.reserve', 'upstream.call', 'quota.settle']));
+    expect(paid['cache.lookup'].attributes['gateway.cache_found']).toBe(false);
+    expect(paid['quota.reserve'].attributes).toMatchObject({ 'gateway.team': 'ml', 'gateway.model': 'gpt-5' });
+    expect(paid['quota.reserve'].attributes['gateway.tokens_estimate']).toBeGreaterThan(0);
+    expect(paid['upstream.call'].attributes['gateway.upstream_status']).toBe(200);
+    expect(paid['quota.settle'].attributes).toMatchObject({ 'gateway.generation_status': 'completed', 'gateway.tokens_spent': miss.attributes['gateway.tokens_spent'] });
+
+    const served = steps(hit);
+    expect(served['cache.lookup'].attributes['gateway.cache_found']).toBe(true);
+    expect(Object.keys(served).sort()).toEqual(['authenticate', 'cache.lookup']);
+  });
+
+  it('an identical request in flight waits in a coalescing span and makes no upstream call', () => {
+    const twins = serverSpans().filter((s) => s.name === 'POST /api/v2/generate').slice(3);
+    const coalesced = twins.find((s) => s.attributes['gateway.cache'] === 'coalesced')!;
+    const names = childrenOf(coalesced).map((s) => s.name);
+    expect(names).toContain('cache.coalesce_wait');
+    expect(names).not.toContain('upstream.call');
+    expect(names).not.toContain('quota.reserve');
+  });
+
   it("each request's log line names its trace id", () => {
     const logged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request' && l.route === '/api/v2/generate');
     const traced = serverSpans().filter((s) => s.name === 'POST /api/v2/generate');
-    expect(logged.map((l) => l.trace_id)).toEqual(traced.map((s) => s.traceId));
-    expect(new Set(logged.map((l) => l.trace_id)).size).toBe(3);
+    expect(logged.map((l) => l.trace_id).sort()).toEqual(traced.map((s) => s.traceId).sort());
+    expect(new Set(logged.map((l) => l.trace_id)).size).toBe(5);
   });
 
   it('no key, token, prompt or result is in what was exported', () => {
