@@ -37,6 +37,8 @@ export interface AppOptions {
   metricsRegistry?: Registry;
   /** Traces every request when given (src/telemetry/tracing.ts starts one from the OTEL_* variables); none: no tracing at all. */
   tracer?: Tracer;
+  /** The name the bootstrap admin token acts under in the audit log; default "bootstrap". */
+  bootstrapName?: string;
 }
 
 declare module 'fastify' {
@@ -60,6 +62,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     tracer: options.tracer,
     onStoreError: () => metrics.storeError(),
     onSettled: (settled) => metrics.settled(settled),
+    bootstrapName: options.bootstrapName,
   });
 
   const app = Fastify({

@@ -3,6 +3,9 @@
 // gateway through here, so they run the same thing.
 import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import { AdminTokens } from './admin/admin-tokens.js';
+import { createRedisTokenStore } from './admin/redis-token-store.js';
+import { createSqliteTokenStore } from './admin/sqlite-token-store.js';
 import { Authenticator } from './auth/authenticator.js';
 import { createCacheStore } from './cache/cache-store.js';
 import { createRedisFlightCoordinator } from './cache/redis-flight-coordinator.js';
@@ -37,6 +40,8 @@ export interface Services {
   teamStore: TeamStore;
   teams: TeamService;
   auth: Authenticator;
+  /** Admin credentials: the bootstrap token and named admin/viewer tokens. */
+  adminTokens: AdminTokens;
   grants: GrantStore;
   jobs: JobStore;
   quotaStore: QuotaStore;
@@ -90,6 +95,8 @@ export function createServices(input: {
   onStoreError?: (err: unknown) => void;
   /** Hears every settlement the ledger recorded (metrics count tokens spent there). */
   onSettled?: (input: SettleInput) => void;
+  /** The name the bootstrap admin token acts under: "bootstrap", or "cli" in the CLI's direct mode. */
+  bootstrapName?: string;
 }): Services {
   const { config, store, clock, log } = input;
   let lastStoreErrorLog = -Infinity;
@@ -152,6 +159,11 @@ export function createServices(input: {
     teamStore,
     teams: new TeamService(teamStore, clock, () => auth.invalidate()),
     auth,
+    adminTokens: new AdminTokens(
+      store.kind === 'sqlite' ? createSqliteTokenStore(store) : createRedisTokenStore(store),
+      clock,
+      { token: config.admin.token, name: input.bootstrapName ?? 'bootstrap' },
+    ),
     grants,
     jobs,
     quotaStore,

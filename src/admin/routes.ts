@@ -1,11 +1,12 @@
-// The admin API under /admin: teams, keys, usage and status, behind the admin bearer token
-// (compared in constant time). A key's secret appears in exactly one answer: its issue.
+// The admin API under /admin: teams, keys, admin tokens, usage and status, behind an admin
+// credential (./admin-auth.ts: viewers read, admins change). A key's or token's secret
+// appears in exactly one answer: its issue.
 import type { FastifyInstance } from 'fastify';
-import { bearerToken, safeEqual } from '../auth/keys.js';
-import { errors } from '../errors.js';
 import type { Services } from '../services.js';
 import { version } from '../version.js';
+import { adminGate } from './admin-auth.js';
 import { withAdminSchema } from './schemas.js';
+import { registerTokenRoutes } from './token-routes.js';
 import { registerUsageRoute } from './usage-route.js';
 
 export async function adminRoutes(app: FastifyInstance, opts: { services: Services }): Promise<void> {
@@ -13,10 +14,8 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: Servic
   const { teams, quota } = services;
 
   app.addHook('onRoute', withAdminSchema);
-  app.addHook('onRequest', async (request) => {
-    const token = bearerToken(request.headers.authorization);
-    if (!token || !safeEqual(token, services.config.admin.token)) throw errors.notAuthenticated('Missing or wrong admin token');
-  });
+  app.decorateRequest('admin', null);
+  app.addHook('onRequest', adminGate(services.adminTokens));
 
   const withUsage = async (name: string) => {
     const team = await teams.get(name);
@@ -46,6 +45,7 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: Servic
     reply.code(201).send(await teams.rotateKey(request.params.id)),
   );
 
+  registerTokenRoutes(app, services.adminTokens);
   registerUsageRoute(app, { ledger: services.quotaStore, clock: services.clock });
 
   app.get('/admin/status', async () => {

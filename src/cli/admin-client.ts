@@ -47,6 +47,7 @@ export async function directAdminClient(config: Config): Promise<AdminClient> {
     store,
     logger: createLogger('silent'),
     background: false,
+    bootstrapName: 'cli',
   });
   return {
     async call(method, path, body) {

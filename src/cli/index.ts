@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `elumenta-gateway` command: serve, simulate, demo, and the admin operations (teams,
-// keys, usage, status) against a running gateway (--url) or the store directly.
+// keys, admin tokens, usage, status) against a running gateway (--url) or the store directly.
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { startServer } from '../server.js';
@@ -128,6 +128,14 @@ keys
   .action(adminAction((o: { team?: string }) => ['GET', `/admin/keys${o.team ? `?team=${enc(o.team)}` : ''}`]));
 keys.command('revoke <id>').action(adminAction((id: string) => ['DELETE', `/admin/keys/${enc(id)}`]));
 keys.command('rotate <id>').action(adminAction((id: string) => ['POST', `/admin/keys/${enc(id)}/rotate`]));
+
+const tokens = program.command('tokens').description('create, list and revoke named admin credentials (admin or viewer)');
+tokens
+  .command('create <name>')
+  .addOption(new Option('--role <role>', 'admin changes things, viewer only reads').choices(['admin', 'viewer']).makeOptionMandatory())
+  .action(adminAction((name: string, o: { role: string }) => ['POST', '/admin/tokens', { name, role: o.role }]));
+tokens.command('list').action(adminAction(() => ['GET', '/admin/tokens']));
+tokens.command('revoke <id>').action(adminAction((id: string) => ['DELETE', `/admin/tokens/${enc(id)}`]));
 
 program
   .command('usage')

@@ -1,5 +1,5 @@
-// GET /metrics (Prometheus text; open unless metrics.token is set, then that bearer token is
-// required) and the hook that observes each finished generate request from request.facts:
+// GET /metrics (Prometheus text; open unless metrics.token is set, then that bearer token, or
+// an admin or viewer credential, is required) and the hook that observes each finished generate request from request.facts:
 // counters, histograms, and the cache's savings for the ledger. It never reads headers or bodies.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -80,7 +80,8 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): 
     const required = config.metrics.token;
     if (required) {
       const token = bearerToken(request.headers.authorization);
-      if (!token || !safeEqual(token, required)) throw errors.notAuthenticated('Missing or wrong metrics token');
+      const allowed = token !== null && (safeEqual(token, required) || (await services.adminTokens.resolve(token)) !== null);
+      if (!allowed) throw errors.notAuthenticated('Missing or wrong metrics token');
     }
     const text = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(text);

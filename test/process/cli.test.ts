@@ -34,6 +34,16 @@ describe('CLI', () => {
     expect(updated.budget).toEqual({ tokens: 9000, period: 'month' });
   });
 
+  it('creates, lists and revokes admin tokens directly in the store', async () => {
+    const env = { STORE_URL: `sqlite:${join(mkdtempSync(join(tmpdir(), 'egw-cli-')), 'gw.db')}` };
+    const token = await cli(['tokens', 'create', 'grafana', '--role', 'viewer'], env);
+    expect(token).toMatchObject({ name: 'grafana', role: 'viewer', token: expect.stringMatching(/^egw_adm_/) });
+    const tokens = await cli(['tokens', 'list'], env);
+    expect(tokens.tokens.map((t: { name: string }) => t.name)).toEqual(['grafana']);
+    expect(JSON.stringify(tokens)).not.toContain(token.token);
+    expect((await cli(['tokens', 'revoke', token.id], env)).revoked_at).toBeTruthy();
+  });
+
   describe('over HTTP', () => {
     let gw: TestGateway;
     beforeAll(async () => {
@@ -49,6 +59,13 @@ describe('CLI', () => {
       const got = await cli(['--url', gw.url, 'teams', 'get', 'web'], env);
       expect(got.usage).toMatchObject({ budget: 100, spent: 0 });
       await expect(cli(['--url', gw.url, 'teams', 'list'], { GATEWAY_ADMIN_TOKEN: 'wrong-token-value' })).rejects.toThrow(/401/);
+    });
+
+    it('creates a viewer token whose holder reads but cannot change anything', async () => {
+      const env = { GATEWAY_ADMIN_TOKEN: gw.adminToken };
+      const viewer = { GATEWAY_ADMIN_TOKEN: (await cli(['--url', gw.url, 'tokens', 'create', 'reader', '--role', 'viewer'], env)).token };
+      expect((await cli(['--url', gw.url, 'teams', 'list'], viewer)).teams.map((t: { name: string }) => t.name)).toContain('web');
+      await expect(cli(['--url', gw.url, 'teams', 'delete', 'web'], viewer)).rejects.toThrow(/403/);
     });
   });
 });
