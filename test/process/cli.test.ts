@@ -18,7 +18,8 @@ async function cli(args: string[], env: Record<string, string>) {
   return JSON.parse(stdout);
 }
 
-describe('CLI', () => {
+// Each command is a child process started through tsx: seconds apiece on a busy machine.
+describe('CLI', { timeout: 90_000 }, () => {
   it('manages teams and keys directly in the store', async () => {
     const env = { STORE_URL: `sqlite:${join(mkdtempSync(join(tmpdir(), 'egw-cli-')), 'gw.db')}` };
     const team = await cli(['teams', 'create', 'ml', '--budget', '5000', '--period', 'month', '--rpm', '30'], env);
