@@ -15,6 +15,7 @@ import './http/context.js';
 import { createLogger } from './logger.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import metricsPlugin from './metrics/metrics-plugin.js';
+import { Poller } from './poller.js';
 import { Reconciler } from './reconciler.js';
 import { apiRoutes } from './routes/api.js';
 import { healthRoutes } from './routes/health.js';
@@ -119,8 +120,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const reconciler = new Reconciler(services);
   app.decorate('reconciler', reconciler);
 
+  const auditPrune = new Poller(() => services.audit.prune(config.audit.retention_days), services.storeError);
   if (options.background !== false) {
     app.addHook('onReady', async () => {
+      auditPrune.start(config.audit.prune_interval_ms);
       services.auth.start(config.auth.revocation_poll_ms, services.storeError);
       services.balance.start(config.upstream.balance_refresh_ms, (err) => log.warn({ err }, 'balance refresh failed'));
       const loadCatalog = () =>
@@ -135,6 +138,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     unwatch();
     services.auth.stop();
     services.balance.stop();
+    auditPrune.stop();
     clearInterval(catalogTimer);
     reconciler.stop();
     services.journal.stop();

@@ -6,6 +6,9 @@ import type { Logger } from 'pino';
 import { AdminTokens } from './admin/admin-tokens.js';
 import { createRedisTokenStore } from './admin/redis-token-store.js';
 import { createSqliteTokenStore } from './admin/sqlite-token-store.js';
+import { AuditLog } from './audit/audit-log.js';
+import { createRedisAuditStore } from './audit/redis-audit-store.js';
+import { createSqliteAuditStore } from './audit/sqlite-audit-store.js';
 import { Authenticator } from './auth/authenticator.js';
 import { createCacheStore } from './cache/cache-store.js';
 import { createRedisFlightCoordinator } from './cache/redis-flight-coordinator.js';
@@ -42,6 +45,8 @@ export interface Services {
   auth: Authenticator;
   /** Admin credentials: the bootstrap token and named admin/viewer tokens. */
   adminTokens: AdminTokens;
+  /** The append-only log of admin changes. */
+  audit: AuditLog;
   grants: GrantStore;
   jobs: JobStore;
   quotaStore: QuotaStore;
@@ -164,6 +169,7 @@ export function createServices(input: {
       clock,
       { token: config.admin.token, name: input.bootstrapName ?? 'bootstrap' },
     ),
+    audit: new AuditLog(store.kind === 'sqlite' ? createSqliteAuditStore(store) : createRedisAuditStore(store), clock),
     grants,
     jobs,
     quotaStore,

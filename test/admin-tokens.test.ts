@@ -6,6 +6,7 @@ import { createRedisTokenStore } from '../src/admin/redis-token-store.js';
 import { createSqliteTokenStore } from '../src/admin/sqlite-token-store.js';
 import type { AdminTokenRecord, AdminTokenStore } from '../src/admin/token-store.js';
 import type { StoreConnection } from '../src/store/connection.js';
+import { mutatingAdminRoutes } from './helpers/admin-routes.js';
 import { backends, cleanup, reopen } from './helpers/backends.js';
 import { call, startGateway, type TestGateway } from './helpers/gateway.js';
 
@@ -52,24 +53,6 @@ describe.each(backends)('admin token store on $name', (backend) => {
   });
 });
 
-/** Every mutating /admin route the app registered (read from fastify's route tree), with sample parameters. */
-function mutatingAdminRoutes(gw: TestGateway): Array<[string, string]> {
-  const routes: Array<[string, string]> = [];
-  const parents: string[] = [];
-  for (const line of gw.app.printRoutes({ commonPrefix: false }).split('\n')) {
-    const match = /^(.*?)── (\S+)(?: \(([A-Z, ]+)\))?$/.exec(line);
-    if (!match) continue;
-    const depth = match[1].length / 4;
-    const path = (parents[depth - 1] ?? '') + match[2];
-    parents[depth] = path;
-    if (!path.startsWith('/admin') || !match[3]) continue;
-    for (const method of match[3].split(', ')) {
-      if (method !== 'GET' && method !== 'HEAD') routes.push([method, path.replace(/:(\w+)/g, 'sample_$1')]);
-    }
-  }
-  return routes;
-}
-
 describe('admin credentials over HTTP', () => {
   let gw: TestGateway;
   let viewer: string;
@@ -99,7 +82,7 @@ describe('admin credentials over HTTP', () => {
     for (const path of ['/admin/teams', '/admin/teams/ml', '/admin/keys', '/admin/tokens', '/admin/usage', '/admin/status']) {
       expect((await as(viewer, 'GET', path)).status, path).toBe(200);
     }
-    const mutating = mutatingAdminRoutes(gw);
+    const mutating = mutatingAdminRoutes(gw).map(([method, path]): [string, string] => [method, path.replace(/:(\w+)/g, 'sample_$1')]);
     expect(mutating.map(([m, p]) => `${m} ${p}`)).toEqual(
       expect.arrayContaining([
         'POST /admin/teams',

@@ -74,6 +74,11 @@ export class AdminTokens {
     return (await this.store.list()).map(publicToken);
   }
 
+  async get(id: string): Promise<PublicToken | null> {
+    const record = await this.store.get(id);
+    return record && publicToken(record);
+  }
+
   async revoke(id: string): Promise<PublicToken> {
     const record = await this.store.revoke(id, new Date(this.clock.now()).toISOString());
     if (!record) throw errors.notFound(`No admin token ${id}`);

@@ -21,6 +21,7 @@ export function createRedisTokenStore(conn: RedisConnection): AdminTokenStore {
       const id = await redis.hget(k.byHash, hash);
       return id ? parse(await redis.hget(k.tokens, id)) : null;
     },
+    get: async (id) => parse(await redis.hget(k.tokens, id)),
     async list() {
       const all = Object.values(await redis.hgetall(k.tokens)).map((raw) => JSON.parse(raw) as AdminTokenRecord);
       return all.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));

@@ -24,6 +24,7 @@ export function createSqliteTokenStore(conn: SqliteConnection): AdminTokenStore 
   return {
     insert: async (token) => q.insert.run(token).changes > 0,
     findByHash: async (hash) => row(q.byHash.get(hash)),
+    get: async (id) => row(q.byId.get(id)),
     list: async () => q.list.all() as AdminTokenRecord[],
     async revoke(id, at) {
       q.revoke.run(at, id);

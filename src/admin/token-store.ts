@@ -16,6 +16,7 @@ export interface AdminTokenStore {
   /** Stores a new token; false when an active token already has that name. */
   insert(token: AdminTokenRecord): Promise<boolean>;
   findByHash(hash: string): Promise<AdminTokenRecord | null>;
+  get(id: string): Promise<AdminTokenRecord | null>;
   list(): Promise<AdminTokenRecord[]>;
   /** Marks the token revoked (once); the record as it now is, or null for an unknown id. */
   revoke(id: string, revokedAt: string): Promise<AdminTokenRecord | null>;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `elumenta-gateway` command: serve, simulate, demo, and the admin operations (teams,
-// keys, admin tokens, usage, status) against a running gateway (--url) or the store directly.
+// keys, admin tokens, usage, audit, status) against a running gateway (--url) or the store directly.
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { startServer } from '../server.js';
@@ -150,6 +150,22 @@ program
       if (o.from) query.set('from', o.from);
       if (o.to) query.set('to', o.to);
       return ['GET', `/admin/usage?${query}`];
+    }),
+  );
+
+program
+  .command('audit')
+  .description('the audit log: every change made through the admin API or the CLI')
+  .option('--from <time>', 'from this UTC day (YYYY-MM-DD) or ISO time')
+  .option('--to <time>', 'up to this UTC day (inclusive) or ISO time')
+  .option('--actor <name>', 'only changes by this credential (bootstrap, cli, or a token name)')
+  .option('--action <action>', 'only this action, e.g. key.revoke')
+  .addOption(new Option('--format <format>', 'output format').choices(['json', 'csv']).default('json'))
+  .action(
+    adminAction((o: { from?: string; to?: string; actor?: string; action?: string; format: string }) => {
+      const query = new URLSearchParams({ format: o.format });
+      for (const name of ['from', 'to', 'actor', 'action'] as const) if (o[name]) query.set(name, o[name]);
+      return ['GET', `/admin/audit?${query}`];
     }),
   );
 

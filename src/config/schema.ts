@@ -150,6 +150,13 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    audit: z
+      .object({
+        retention_days: z.number().int().positive().default(365),
+        prune_interval_ms: z.number().int().positive().default(3_600_000),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()

@@ -19,7 +19,7 @@ export interface UsageQuery {
 
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 
-function isDay(value: string): boolean {
+export function isDay(value: string): boolean {
   if (!DAY_RE.test(value)) return false;
   const [y, m, d] = value.split('-').map(Number);
   const date = new Date(Date.UTC(y, m - 1, d));
@@ -33,9 +33,9 @@ export function currentMonth(now: number): { from: string; to: string } {
   return { from: `${ledgerDay(now).slice(0, 7)}-01`, to: ledgerDay(last.getTime()) };
 }
 
-type RawQuery = Record<string, string | string[] | undefined>;
+export type RawQuery = Record<string, string | string[] | undefined>;
 
-function param(query: RawQuery, name: string): string | undefined {
+export function param(query: RawQuery, name: string): string | undefined {
   const value = query[name];
   if (value === undefined || typeof value === 'string') return value;
   throw errors.validation(`${name} is given more than once`, { fields: { [name]: 'once' } });
@@ -95,7 +95,7 @@ export function aggregate(rows: LedgerRow[], groupBy: GroupKey[]): { rows: Usage
 }
 
 /** One RFC 4180 field. Text a spreadsheet would run as a formula gets a leading `'`. */
-function csvField(value: unknown): string {
+export function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
   let text = String(value);
   if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;

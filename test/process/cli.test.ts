@@ -35,7 +35,7 @@ describe('CLI', { timeout: 90_000 }, () => {
     expect(updated.budget).toEqual({ tokens: 9000, period: 'month' });
   });
 
-  it('creates, lists and revokes admin tokens directly in the store', async () => {
+  it('creates, lists and revokes admin tokens directly in the store, audited as the cli', async () => {
     const env = { STORE_URL: `sqlite:${join(mkdtempSync(join(tmpdir(), 'egw-cli-')), 'gw.db')}` };
     const token = await cli(['tokens', 'create', 'grafana', '--role', 'viewer'], env);
     expect(token).toMatchObject({ name: 'grafana', role: 'viewer', token: expect.stringMatching(/^egw_adm_/) });
@@ -43,6 +43,12 @@ describe('CLI', { timeout: 90_000 }, () => {
     expect(tokens.tokens.map((t: { name: string }) => t.name)).toEqual(['grafana']);
     expect(JSON.stringify(tokens)).not.toContain(token.token);
     expect((await cli(['tokens', 'revoke', token.id], env)).revoked_at).toBeTruthy();
+    const audit = await cli(['audit'], env);
+    expect(audit.entries.map((e: { actor: string; action: string }) => `${e.actor} ${e.action}`)).toEqual([
+      'cli token.create',
+      'cli token.revoke',
+    ]);
+    expect(JSON.stringify(audit)).not.toContain(token.token);
   });
 
   describe('over HTTP', () => {

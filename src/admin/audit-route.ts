@@ -1,0 +1,48 @@
+// GET /admin/audit: the audit log over a time range, filtered by actor and action, as JSON or
+// RFC 4180 CSV (like /admin/usage). `from` and `to` take a UTC day (YYYY-MM-DD, whole day) or
+// an ISO 8601 time; without them, everything the retention kept.
+import type { FastifyInstance } from 'fastify';
+import type { AuditEntry, AuditFilter } from '../audit/audit-store.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { errors } from '../errors.js';
+import { csvField, isDay, param, type RawQuery } from '../ledger/usage.js';
+
+const DAY_MS = 86_400_000;
+const COLUMNS = ['at', 'actor', 'action', 'target', 'changes', 'ip'] as const;
+
+function bound(query: RawQuery, name: 'from' | 'to'): number {
+  const value = param(query, name);
+  if (!value) return name === 'from' ? 0 : Number.MAX_SAFE_INTEGER;
+  if (isDay(value)) return Date.parse(`${value}T00:00:00Z`) + (name === 'to' ? DAY_MS - 1 : 0);
+  const ms = /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(ms)) {
+    throw errors.validation(`${name} must be a day (YYYY-MM-DD) or an ISO 8601 time`, { fields: { [name]: 'YYYY-MM-DD or ISO 8601' } });
+  }
+  return ms;
+}
+
+export function parseAuditQuery(query: RawQuery): AuditFilter & { format: 'json' | 'csv' } {
+  const fromMs = bound(query, 'from');
+  const toMs = bound(query, 'to');
+  if (fromMs > toMs) throw errors.validation('from must not be after to', { fields: { from: 'before to' } });
+  const format = param(query, 'format') || 'json';
+  if (format !== 'json' && format !== 'csv') throw errors.validation('format is json or csv', { fields: { format: 'json | csv' } });
+  return { fromMs, toMs, actor: param(query, 'actor') || undefined, action: param(query, 'action') || undefined, format };
+}
+
+/** One row per entry; `changes` is its JSON in one field. */
+export function auditCsv(entries: AuditEntry[]): string {
+  const rows = entries.map((e) => COLUMNS.map((c) => csvField(c === 'changes' ? JSON.stringify(e.changes) : e[c])).join(','));
+  return [COLUMNS.join(','), ...rows].join('\r\n') + '\r\n';
+}
+
+export function registerAuditRoute(app: FastifyInstance, audit: AuditLog): void {
+  app.get<{ Querystring: RawQuery }>('/admin/audit', async (request, reply) => {
+    const { format, ...filter } = parseAuditQuery(request.query);
+    const entries = await audit.query(filter);
+    if (format === 'csv') {
+      return reply.type('text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="audit.csv"').send(auditCsv(entries));
+    }
+    return { entries };
+  });
+}
