@@ -22,7 +22,7 @@ export interface AdminCredential {
 
 export type PublicToken = Omit<AdminTokenRecord, 'hash'>;
 
-const createTokenSchema = z
+export const createTokenSchema = z
   .object({
     name: z
       .string()

@@ -6,6 +6,7 @@ import type { FastifySchema } from 'fastify';
 import { z } from 'zod';
 import { errorResponses } from '../http/openapi.js';
 import { createTeamSchema, issueKeySchema, updateTeamSchema } from '../teams/team-service.js';
+import { createTokenSchema } from './admin-tokens.js';
 
 const tags = ['admin'];
 const security = [{ adminToken: [] }];
@@ -55,6 +56,28 @@ const key = open({
   revoked_at: nullable('string'),
 });
 const issuedKey = { ...key, required: [...key.required, 'key'], properties: { ...key.properties, key: { type: 'string', description: 'The secret, shown in this answer only' } } };
+
+const credential = open({ name: { type: 'string' }, role: { type: 'string', enum: ['admin', 'viewer'] } });
+const adminToken = open({
+  id: { type: 'string' },
+  name: { type: 'string' },
+  role: { type: 'string', enum: ['admin', 'viewer'] },
+  created_at: { type: 'string' },
+  revoked_at: nullable('string'),
+});
+const issuedToken = {
+  ...adminToken,
+  required: [...adminToken.required, 'token'],
+  properties: { ...adminToken.properties, token: { type: 'string', description: 'The secret, shown in this answer only' } },
+};
+const auditEntry = open({
+  at: { type: 'string' },
+  actor: { type: 'string' },
+  action: { type: 'string' },
+  target: { type: 'string' },
+  changes: { type: 'object', additionalProperties: { type: 'array', minItems: 2, maxItems: 2 } },
+  ip: nullable('string'),
+});
 
 const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } };
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } };
@@ -137,6 +160,47 @@ export const adminSchemas: Record<string, FastifySchema> = {
       ...errorResponses(401, 422),
     },
   },
+  'GET /admin/whoami': {
+    summary: 'The calling credential: its name (bootstrap for GATEWAY_ADMIN_TOKEN) and role',
+    response: { 200: { description: 'Who is calling', ...credential }, ...errorResponses(401) },
+  },
+  'POST /admin/tokens': {
+    summary: 'Create a named admin or viewer token (the secret is in this answer only)',
+    body: bodyOf(createTokenSchema, { name: 'grafana', role: 'viewer' }),
+    response: { 201: { description: 'The token, with its secret', ...issuedToken }, ...errorResponses(400, 401, 409, 422) },
+  },
+  'GET /admin/tokens': {
+    summary: 'List admin tokens (never their secrets)',
+    response: { 200: { description: 'The tokens', ...open({ tokens: { type: 'array', items: adminToken } }) }, ...errorResponses(401) },
+  },
+  'DELETE /admin/tokens/:id': {
+    summary: 'Revoke an admin token (refused on every replica at once)',
+    params: idParams,
+    response: { 200: { description: 'The revoked token', ...adminToken }, ...errorResponses(401, 404) },
+  },
+  'GET /admin/audit': {
+    summary: 'The audit log of admin changes, oldest first, as JSON or CSV',
+    querystring: {
+      type: 'object',
+      properties: {
+        from: { type: 'string', description: 'From this UTC day (YYYY-MM-DD) or ISO time' },
+        to: { type: 'string', description: 'Up to this UTC day (inclusive) or ISO time' },
+        actor: { type: 'string', description: 'Only changes by this credential (bootstrap, cli, or a token name)' },
+        action: { type: 'string', description: 'Only this action, e.g. key.revoke' },
+        format: { type: 'string', enum: ['json', 'csv'] },
+      },
+    },
+    response: {
+      200: {
+        description: 'The entries (JSON), or one row per entry as CSV',
+        content: {
+          'application/json': { schema: open({ entries: { type: 'array', items: auditEntry } }) },
+          'text/csv': { schema: { type: 'string' } },
+        },
+      },
+      ...errorResponses(401, 422),
+    },
+  },
   'GET /admin/status': {
     summary: 'Upstream balance as last seen, store health, version',
     response: {
@@ -153,8 +217,13 @@ export const adminSchemas: Record<string, FastifySchema> = {
   },
 };
 
+/** A viewer credential's change is refused: every route that changes something may answer 403. */
+const forbidden = errorResponses(403);
+
 /** Attaches each admin route's schema (and its tag and security) as the route is added. */
 export function withAdminSchema(route: { method: string | string[]; url: string; schema?: FastifySchema }): void {
   const schema = adminSchemas[`${route.method} ${route.url}`];
-  if (schema) route.schema = { tags, security, ...schema, ...route.schema };
+  if (!schema) return;
+  const response = route.method === 'GET' ? schema.response : { ...(schema.response as object), ...forbidden };
+  route.schema = { tags, security, ...schema, response, ...route.schema };
 }

@@ -106,6 +106,17 @@ describe('OpenAPI', () => {
     await asAdmin('GET', '/admin/usage?format=csv');
     await asAdmin('GET', '/admin/usage?group_by=planet'); // 422
     await asAdmin('GET', '/admin/status');
+    await asAdmin('GET', '/admin/whoami');
+    const viewer = (await asAdmin('POST', '/admin/tokens', { name: 'contract', role: 'viewer' })).json();
+    await asAdmin('POST', '/admin/tokens', { name: 'contract', role: 'viewer' }); // 409
+    await asAdmin('POST', '/admin/tokens', { name: 'x', role: 'root' }); // 422
+    await record('POST', '/admin/teams', { body: { name: 'viewer', budget: { tokens: 1 } }, headers: { authorization: `Bearer ${viewer.token}` } }); // 403
+    await asAdmin('GET', '/admin/tokens');
+    await asAdmin('DELETE', `/admin/tokens/${viewer.id}`);
+    await asAdmin('DELETE', '/admin/tokens/tok_nope'); // 404
+    await asAdmin('GET', '/admin/audit?action=team.create');
+    await asAdmin('GET', '/admin/audit?format=csv');
+    await asAdmin('GET', '/admin/audit?from=yesterday'); // 422
   });
   afterAll(async () => gw?.close());
 
