@@ -7,7 +7,7 @@ import { createSqliteTokenStore } from '../src/admin/sqlite-token-store.js';
 import type { AdminTokenRecord, AdminTokenStore } from '../src/admin/token-store.js';
 import type { StoreConnection } from '../src/store/connection.js';
 import { mutatingAdminRoutes } from './helpers/admin-routes.js';
-import { backends, cleanup, reopen } from './helpers/backends.js';
+import { cleanup, reopen, storeBackends } from './helpers/backends.js';
 import { call, startGateway, type TestGateway } from './helpers/gateway.js';
 
 const tokenStore = (conn: StoreConnection): AdminTokenStore =>
@@ -22,7 +22,7 @@ const record = (id: string, name: string, hash: string): AdminTokenRecord => ({
   revoked_at: null,
 });
 
-describe.each(backends)('admin token store on $name', (backend) => {
+describe.each(storeBackends)('admin token store on $name', (backend) => {
   let conn: StoreConnection;
   let other: StoreConnection;
   beforeAll(async () => {

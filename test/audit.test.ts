@@ -8,12 +8,12 @@ import { createSqliteAuditStore } from '../src/audit/sqlite-audit-store.js';
 import { ManualClock } from '../src/clock.js';
 import type { StoreConnection } from '../src/store/connection.js';
 import { mutatingAdminRoutes } from './helpers/admin-routes.js';
-import { backends, cleanup } from './helpers/backends.js';
+import { backends, cleanup, storeBackends } from './helpers/backends.js';
 import { call, startGateway, type TestGateway } from './helpers/gateway.js';
 
 const DAY = 86_400_000;
 
-describe.each(backends)('audit store on $name', (backend) => {
+describe.each(storeBackends)('audit store on $name', (backend) => {
   let conn: StoreConnection;
   beforeAll(async () => {
     conn = await backend.open();
