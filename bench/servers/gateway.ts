@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { buildApp } from '../../src/app.js';
 import { deepMerge, parseConfig } from '../../src/config/load.js';
 import { deleteRedisPrefix, openStore, type RedisClient, type StoreConnection } from '../../src/store/connection.js';
+import { startTracing } from '../../src/telemetry/tracing.js';
 import { serveChild } from './child.js';
 
 export interface GatewayArgs {
@@ -55,7 +56,9 @@ await serveChild(async () => {
     ),
     'benchmark gateway config',
   );
-  const app = await buildApp({ config, store });
+  // Traces only when the OTEL_* variables ask for them, as in `serve` (to measure what they cost).
+  const tracing = await startTracing();
+  const app = await buildApp({ config, store, tracer: tracing?.tracer });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   // Start from a known catalog (cost estimates) and balance, as a running gateway soon would.
   await app.services.catalog.load(app.services.upstream, app.services.clock.now());
@@ -64,6 +67,7 @@ await serveChild(async () => {
     url,
     async close() {
       await app.close();
+      await tracing?.shutdown();
       if (store.kind === 'redis') await remove();
       await store.close();
       if (store.kind === 'sqlite') await remove();
