@@ -64,6 +64,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     onStoreError: () => metrics.storeError(),
     onSettled: (settled) => metrics.settled(settled),
     bootstrapName: options.bootstrapName,
+    onSaved: (team, model, tokens) => metrics.saved(team, model, tokens),
   });
 
   const app = Fastify({

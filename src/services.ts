@@ -17,6 +17,7 @@ import { Catalog } from './catalog/catalog.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { PaidPath } from './generate/paid-call.js';
+import { SavingsLedger } from './ledger/savings.js';
 import { journaled, SettlementJournal } from './ledger/settlement-journal.js';
 import { createGrantStore, type GrantStore } from './generations/grant-store.js';
 import { createJobStore, type JobStore } from './generations/job-store.js';
@@ -52,6 +53,8 @@ export interface Services {
   quotaStore: QuotaStore;
   /** Settlements the store could not take, kept on disk until it can (src/ledger/settlement-journal.ts). */
   journal: SettlementJournal;
+  /** Savings (hits, coalesced answers, shared jobs once their cost is known), batched into the ledger. */
+  savings: SavingsLedger;
   quota: QuotaService;
   balance: AccountBalance;
   catalog: Catalog;
@@ -102,6 +105,8 @@ export function createServices(input: {
   onSettled?: (input: SettleInput) => void;
   /** The name the bootstrap admin token acts under: "bootstrap", or "cli" in the CLI's direct mode. */
   bootstrapName?: string;
+  /** Hears a saving known only after the request (a shared job's cost, once it ended). */
+  onSaved?: (team: string, model: string, tokens: number) => void;
 }): Services {
   const { config, store, clock, log } = input;
   let lastStoreErrorLog = -Infinity;
@@ -144,6 +149,7 @@ export function createServices(input: {
   });
   const quota = new QuotaService(quotaStore, catalog, balance, account, config.quota, clock, storeError);
   const jobs = createJobStore(store);
+  const savings = new SavingsLedger(quotaStore, clock, storeError);
   const paid = new PaidPath({
     quota,
     upstream,
@@ -156,6 +162,10 @@ export function createServices(input: {
     tracer: input.tracer,
     jobEnded: (key, team, model, facts) => cache.jobEnded(key, team, model, facts),
     storeError,
+    onSaved: (team, model, tokens) => {
+      savings.addSaved(team, model, tokens);
+      input.onSaved?.(team, model, tokens);
+    },
   });
   return {
     config,
@@ -174,6 +184,7 @@ export function createServices(input: {
     jobs,
     quotaStore,
     journal,
+    savings,
     quota,
     balance,
     catalog,

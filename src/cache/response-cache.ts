@@ -182,7 +182,7 @@ export class ResponseCache {
   async entitle(key: string, answer: CachedAnswer, team: string): Promise<void> {
     const id = answer.generationId;
     if (!id || answer.team === team) return;
-    const grant = () => this.deps.grants.grant(id, team, this.now).catch((err: unknown) => this.deps.storeError(err));
+    const grant = () => this.deps.grants.grant(id, team, this.now, true).catch((err: unknown) => this.deps.storeError(err));
     if (answer.kind === 'pending') return grant();
     const held = answer.kind === 'completed' ? this.l1.get(key) : undefined;
     if (held?.grantedTo.has(team)) return;

@@ -31,6 +31,8 @@ export interface PaidPathDeps {
   storeError(err: unknown): void;
   /** Spans for reserve, the upstream call and settle; none when traces are off. */
   tracer?: Tracer;
+  /** A twin's saving, known once its shared job ended: the ledger and metrics count it. */
+  onSaved(team: string, model: string, tokens: number): void;
 }
 
 export interface PlainResult {
@@ -160,8 +162,14 @@ export class PaidPath {
 
   /** A recorded job was seen to end (by a poll or the reconciler): account for it and forget it. */
   async finishJob(job: PendingJob, facts: GenerationFacts): Promise<void> {
+    const { jobs, storeError } = this.deps;
     await this.applyOutcome(job.reservation, facts, job.cache_key);
-    await this.deps.jobs.remove(job.generation_id).catch(this.deps.storeError);
+    // Taken once, whoever sees the end first (a poll or the reconciler): each twin saved what the job cost.
+    const twins = await jobs.takeTwins(job.generation_id).catch((err: unknown) => (storeError(err), []));
+    if (facts.status === 'completed' && facts.tokensSpent > 0) {
+      for (const team of twins) this.deps.onSaved(team, job.reservation.model, facts.tokensSpent);
+    }
+    await jobs.remove(job.generation_id).catch(storeError);
   }
 
   /** A job seen still running: its reservation is kept. */

@@ -5,14 +5,17 @@ import type { Database } from 'better-sqlite3';
 import type { RedisClient, StoreConnection } from '../store/connection.js';
 
 export interface GrantStore {
-  grant(generationId: string, team: string, now: number): Promise<void>;
+  /** With `shared`, the team was handed another team's generation (its polls then read tokens_spent 0, like a hit). */
+  grant(generationId: string, team: string, now: number, shared?: boolean): Promise<void>;
   isGranted(generationId: string, team: string, now: number): Promise<boolean>;
+  isShared(generationId: string, team: string): Promise<boolean>;
 }
 
 /** Grants are kept this long: longer than any job runs or any client polls. */
 const GRANT_TTL_MS = 30 * 24 * 3600 * 1000;
 
 const redisKey = (prefix: string, id: string) => `${prefix}gen:${id}:teams`;
+const sharedKey = (prefix: string, id: string) => `${prefix}gen:${id}:shared`;
 
 /**
  * Sends a grant's commands; the quota store sends them with a settlement, in the same round
@@ -45,17 +48,28 @@ export function createGrantStore(conn: StoreConnection): GrantStore {
   if (conn.kind === 'redis') {
     const { redis, prefix } = conn;
     return {
-      async grant(id, team) {
-        await redis.multi().sadd(redisKey(prefix, id), team).pexpire(redisKey(prefix, id), GRANT_TTL_MS).exec();
+      async grant(id, team, _now, shared) {
+        const tx = redis.multi().sadd(redisKey(prefix, id), team).pexpire(redisKey(prefix, id), GRANT_TTL_MS);
+        if (shared) tx.sadd(sharedKey(prefix, id), team).pexpire(sharedKey(prefix, id), GRANT_TTL_MS);
+        await tx.exec();
       },
       isGranted: async (id, team) => (await redis.sismember(redisKey(prefix, id), team)) === 1,
+      isShared: async (id, team) => (await redis.sismember(sharedKey(prefix, id), team)) === 1,
     };
   }
   const { db } = conn;
   const write = sqliteGrantWriter(db);
   const check = db.prepare(`SELECT 1 FROM generation_grants WHERE generation_id = ? AND team = ? AND granted_at > ?`).pluck();
+  db.exec(`CREATE TABLE IF NOT EXISTS generation_shares (generation_id TEXT NOT NULL, team TEXT NOT NULL, PRIMARY KEY (generation_id, team))`);
+  const share = db.prepare(`INSERT OR IGNORE INTO generation_shares VALUES (?, ?)`);
+  const isShared = db.prepare(`SELECT 1 FROM generation_shares WHERE generation_id = ? AND team = ?`).pluck();
   return {
-    grant: (id, team, now) => conn.writes.run(() => write(id, team, now)),
+    grant: (id, team, now, shared) =>
+      conn.writes.run(() => {
+        write(id, team, now);
+        if (shared) share.run(id, team);
+      }),
     isGranted: async (id, team, now) => check.get(id, team, now - GRANT_TTL_MS) !== undefined,
+    isShared: async (id, team) => isShared.get(id, team) !== undefined,
   };
 }

@@ -17,15 +17,23 @@ export interface JobStore {
   get(generationId: string): Promise<PendingJob | null>;
   remove(generationId: string): Promise<void>;
   list(limit: number): Promise<PendingJob[]>;
+  /** A twin request was handed this job (it pays nothing; its saving is known when the job ends). */
+  addTwin(generationId: string, team: string): Promise<void>;
+  /** The job's twins, each team once per twin request, taken atomically (a second take gets none). */
+  takeTwins(generationId: string): Promise<string[]>;
   /** Takes or renews a named lease for `owner`; true if the caller holds it now. */
   tryLock(name: string, owner: string, ttlMs: number, now: number): Promise<boolean>;
 }
+
+/** Twins of a job are kept as long as a job may run. */
+const TWINS_KEPT_MS = 24 * 3600 * 1000;
 
 export function createJobStore(conn: StoreConnection): JobStore {
   if (conn.kind === 'redis') {
     const { redis, prefix } = conn;
     const jobs = `${prefix}jobs`;
     const lock = (name: string) => `${prefix}lock:${name}`;
+    const twins = (id: string) => `${prefix}jobs:twins:${id}`;
     const parse = (raw: string | null) => (raw ? (JSON.parse(raw) as PendingJob) : null);
     return {
       add: async (job) => void (await redis.hset(jobs, job.generation_id, JSON.stringify(job))),
@@ -36,6 +44,13 @@ export function createJobStore(conn: StoreConnection): JobStore {
         const out: PendingJob[] = [];
         for (let i = 1; i < entries.length; i += 2) out.push(JSON.parse(entries[i]) as PendingJob);
         return out.slice(0, limit);
+      },
+      async addTwin(id, team) {
+        await Promise.all([redis.rpush(twins(id), team), redis.pexpire(twins(id), TWINS_KEPT_MS)]);
+      },
+      async takeTwins(id) {
+        const [[, teams]] = (await redis.multi().lrange(twins(id), 0, -1).del(twins(id)).exec()) as [[unknown, string[]]];
+        return teams ?? [];
       },
       async tryLock(name, owner, ttlMs) {
         // Take the lease if free, or renew it if it is ours: one atomic script.
@@ -55,6 +70,8 @@ export function createJobStore(conn: StoreConnection): JobStore {
   const { db } = conn;
   db.exec(`
     CREATE TABLE IF NOT EXISTS pending_jobs (generation_id TEXT PRIMARY KEY, data TEXT NOT NULL, created_at INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS pending_twins (seq INTEGER PRIMARY KEY, generation_id TEXT NOT NULL, team TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS pending_twins_job ON pending_twins (generation_id);
     CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL);
   `);
   const q = {
@@ -65,6 +82,8 @@ export function createJobStore(conn: StoreConnection): JobStore {
     lock: db.prepare(`INSERT INTO locks VALUES (@name, @owner, @expires)
       ON CONFLICT(name) DO UPDATE SET owner = @owner, expires_at = @expires
       WHERE locks.owner = @owner OR locks.expires_at <= @now`),
+    addTwin: db.prepare(`INSERT INTO pending_twins (generation_id, team) VALUES (?, ?)`),
+    takeTwins: db.prepare(`DELETE FROM pending_twins WHERE generation_id = ? RETURNING team`).pluck(),
   };
   const parse = (raw: unknown) => (typeof raw === 'string' ? (JSON.parse(raw) as PendingJob) : null);
   return {
@@ -72,6 +91,8 @@ export function createJobStore(conn: StoreConnection): JobStore {
     get: async (id) => parse(q.get.get(id)),
     remove: async (id) => void q.remove.run(id),
     list: async (limit) => q.list.all(limit).map((raw) => JSON.parse(raw as string) as PendingJob),
+    addTwin: async (id, team) => void q.addTwin.run(id, team),
+    takeTwins: async (id) => q.takeTwins.all(id) as string[],
     tryLock: async (name, owner, ttlMs, now) =>
       q.lock.run({ name, owner, expires: now + ttlMs, now }).changes > 0,
   };

@@ -24,17 +24,29 @@ export class SavingsLedger {
 
   /** One answer served without spending: `tokensSaved` is what upstream would have charged. */
   record(team: string, model: string, kind: SavingKind, tokensSaved: number): void {
+    const row = this.row(team, model);
+    if (!row) return;
+    if (kind === 'hit') row.hits++;
+    else row.coalesced++;
+    row.tokens_saved += Math.max(0, tokensSaved);
+  }
+
+  private row(team: string, model: string): SavingsRow | null {
     const day = ledgerDay(this.clock.now());
     const key = JSON.stringify([day, team, model]);
     let row = this.pending.get(key);
     if (!row) {
-      if (this.pending.size >= MAX_PENDING_GROUPS) return;
+      if (this.pending.size >= MAX_PENDING_GROUPS) return null;
       row = { team, model, day, hits: 0, coalesced: 0, tokens_saved: 0 };
       this.pending.set(key, row);
     }
-    if (kind === 'hit') row.hits++;
-    else row.coalesced++;
-    row.tokens_saved += Math.max(0, tokensSaved);
+    return row;
+  }
+
+  /** A saving known only later (a shared job's cost once it ended): tokens only, its request was counted then. */
+  addSaved(team: string, model: string, tokensSaved: number): void {
+    const row = this.row(team, model);
+    if (row) row.tokens_saved += Math.max(0, tokensSaved);
   }
 
   /** Groups counted but not yet written. */

@@ -107,6 +107,11 @@ export class GatewayMetrics {
     if (input.actual > 0) this.tokensSpent.inc({ team: input.team, model: this.modelLabel(input.model) }, input.actual);
   }
 
+  /** A saving known after its request ended (a shared job's cost). */
+  saved(team: string, model: string, tokens: number): void {
+    if (tokens > 0) this.tokensSaved.inc({ team, model: this.modelLabel(model) }, tokens);
+  }
+
   storeError(): void {
     this.storeErrors.inc();
   }

@@ -7,7 +7,7 @@ import { bearerToken, safeEqual } from '../auth/keys.js';
 import { errors } from '../errors.js';
 import type { Services } from '../services.js';
 import { outcomeOf, type GatewayMetrics } from './gateway-metrics.js';
-import { SavingsLedger } from '../ledger/savings.js';
+import type { SavingsLedger } from '../ledger/savings.js';
 import { SharedState } from './shared-state.js';
 
 export interface MetricsPluginOptions {
@@ -50,7 +50,7 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): 
       config.metrics.state_cache_ms,
     ),
   );
-  const savings = new SavingsLedger(services.quotaStore, clock, storeError);
+  const { savings } = services;
   app.decorate('metrics', metrics);
   app.decorate('savings', savings);
 

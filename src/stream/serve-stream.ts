@@ -102,7 +102,7 @@ function follow(ctx: StreamContext, broadcast: Broadcast, opened: OpenOutcome): 
   if (opened.kind === 'error') throw opened.error;
   if (opened.kind === 'answer') return followAnswer(ctx, opened);
   if (opened.kind !== 'stream') throw new Error('unreachable: a retry is never followed');
-  const grant = (id: string) => void services.grants.grant(id, team.name, services.clock.now()).catch(services.storeError);
+  const grant = (id: string) => void services.grants.grant(id, team.name, services.clock.now(), true).catch(services.storeError);
   reply.hijack();
   const writer = new SseWriter(reply.raw, services.config.stream.heartbeat_interval_ms, () => (facts.ttfbMs = reply.elapsedTime));
   writer.start({
@@ -136,7 +136,7 @@ function followAnswer(ctx: StreamContext, opened: Extract<OpenOutcome, { kind: '
       const json = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
       const id = json.id;
       if (typeof id === 'string' || typeof id === 'number') {
-        void services.grants.grant(String(id), request.principal!.team.name, services.clock.now()).catch(services.storeError);
+        void services.grants.grant(String(id), request.principal!.team.name, services.clock.now(), true).catch(services.storeError);
       }
       request.facts.tokensSaved = Number(json.tokens_spent) || 0;
       body = Buffer.from(JSON.stringify({ ...json, tokens_spent: 0 }), 'utf8');

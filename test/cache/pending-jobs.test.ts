@@ -46,12 +46,13 @@ describe.each(backends)('pending jobs and the cache on $name', ({ name }) => {
     expect((await poll(ops)).status).toBe(404); // not handed it
 
     clock.advance(60_000);
-    const done = await poll(web); // the twin's poll sees it end: settles ml's reservation, caches the result
-    expect(done.json()).toMatchObject({ id, status: 'completed' });
-    expect(done.json().result_url).toMatch(/\.mp4$/);
+    const seen = await poll(web); // the twin's poll sees it end: settles ml's reservation, caches the result
+    expect(seen.json()).toMatchObject({ id, status: 'completed', tokens_spent: 0 }); // the twin paid nothing, like a hit
+    expect(seen.json().result_url).toMatch(/\.mp4$/);
+    const done = await poll(ml);
     const charged = done.json().tokens_spent as number;
     expect(charged).toBeGreaterThan(0);
-    expect((await poll(ml)).json().status).toBe('completed');
+    expect(done.json()).toEqual({ ...seen.json(), tokens_spent: charged });
 
     const third = await generate(gw, ops, body);
     expect(third.headers['x-gateway-cache']).toBe('hit');
@@ -62,6 +63,11 @@ describe.each(backends)('pending jobs and the cache on $name', ({ name }) => {
     expect((await usage(gw, 'ml')).spent).toBe(charged);
     expect(await usage(gw, 'web')).toMatchObject({ spent: 0, reserved: 0 });
     expect(await usage(gw, 'ops')).toMatchObject({ spent: 0, reserved: 0 });
+    // Savings are exact once the cost is known: the twin's (web) and the hit's (ops) are both the job's price.
+    await gw.app.savings.flush();
+    const rows = (await gw.admin('GET', '/admin/usage?group_by=team')).json().rows as Array<{ team: string; tokens_saved: number }>;
+    const saved = Object.fromEntries(rows.map((r) => [r.team, r.tokens_saved]));
+    expect(saved).toMatchObject({ web: charged, ops: charged });
   });
 
   it('caches a job the reconciler saw complete, with nobody polling', async () => {
