@@ -40,7 +40,7 @@ export async function cachedGenerate(
   const sharedAnswer = async (key: string, answer: CachedAnswer, outcome: 'hit' | 'coalesced'): Promise<GenerateAnswer> => {
     await cache.entitle(key, answer, team);
     // A pending job's twin: its saving is recorded when the job's cost is known (src/generate/paid-call.ts).
-    if (answer.kind === 'pending' && answer.generationId && answer.team !== team) {
+    if (answer.kind === 'pending' && answer.generationId) {
       await services.jobs.addTwin(answer.generationId, team).catch(services.storeError);
     }
     facts.cache = outcome;
