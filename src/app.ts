@@ -6,6 +6,9 @@ import type { Tracer } from '@opentelemetry/api';
 import type { DestinationStream, Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { adminRoutes } from './admin/routes.js';
+import type { Alerts } from './alerts/alerts.js';
+import { createAlerts } from './alerts/create-alerts.js';
+import type { Sleep } from './alerts/webhook-sender.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/schema.js';
 import { installErrorHandling } from './http/error-handler.js';
@@ -40,12 +43,15 @@ export interface AppOptions {
   tracer?: Tracer;
   /** The name the bootstrap admin token acts under in the audit log; default "bootstrap". */
   bootstrapName?: string;
+  /** How alert retries wait (tests move a manual clock instead); default a timer. */
+  alertSleep?: Sleep;
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     services: Services;
     reconciler: Reconciler;
+    alerts: Alerts;
   }
 }
 
@@ -54,6 +60,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const clock = options.clock ?? systemClock;
   const log = options.logger ?? createLogger(config.log.level, options.logStream);
   const metrics = new GatewayMetrics(options.metricsRegistry ?? new Registry());
+  let alerts: Alerts | undefined = undefined; // built from the services below; store errors and settlements may come first
   const services = createServices({
     config,
     store: options.store,
@@ -61,11 +68,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     log,
     upstream: options.upstream,
     tracer: options.tracer,
-    onStoreError: () => metrics.storeError(),
-    onSettled: (settled) => metrics.settled(settled),
+    onStoreError: () => {
+      metrics.storeError();
+      alerts?.storeFailed();
+    },
+    // The budget_threshold check hangs off settlement: the paid path's one place that spends.
+    onSettled: (settled) => {
+      metrics.settled(settled);
+      alerts?.settled(settled.team);
+    },
     bootstrapName: options.bootstrapName,
     onSaved: (team, model, tokens) => metrics.saved(team, model, tokens),
   });
+  const built = createAlerts({ ...services, registry: metrics.registry, sleep: options.alertSleep });
+  alerts = built.alerts;
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -79,6 +95,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: true } },
   });
   app.decorate('services', services);
+  app.decorate('alerts', built.alerts);
   const unwatch =
     options.store.kind === 'redis'
       ? options.store.watch({
@@ -122,9 +139,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('reconciler', reconciler);
 
   const auditPrune = new Poller(() => services.audit.prune(config.audit.retention_days), services.storeError);
+  const floorCheck = new Poller(async () => built.alerts.checkFloor(), services.storeError);
   if (options.background !== false) {
     app.addHook('onReady', async () => {
       auditPrune.start(config.audit.prune_interval_ms);
+      floorCheck.start(config.upstream.balance_refresh_ms, config.upstream.balance_refresh_ms);
       services.auth.start(config.auth.revocation_poll_ms, services.storeError);
       services.balance.start(config.upstream.balance_refresh_ms, (err) => log.warn({ err }, 'balance refresh failed'));
       const loadCatalog = () =>
@@ -140,6 +159,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     services.auth.stop();
     services.balance.stop();
     auditPrune.stop();
+    floorCheck.stop();
+    built.sender.stop();
     clearInterval(catalogTimer);
     reconciler.stop();
     services.journal.stop();

@@ -157,6 +157,25 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    alerts: z
+      .object({
+        webhooks: z
+          .array(
+            z
+              .object({
+                url: z.url(),
+                secret: z.string().min(1).optional(),
+                events: z.array(z.enum(['budget_threshold', 'account_floor', 'store_unavailable'])).min(1).optional(),
+              })
+              .strict(),
+          )
+          .default([]),
+        budget_thresholds: z.array(z.number().positive().max(10)).default([0.8, 1.0]),
+        account_margin: z.number().int().nonnegative().default(0),
+        retry_for_s: seconds.default(600),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
 import { request as httpRequest } from 'undici';
+import type { Sleep } from '../../src/alerts/webhook-sender.js';
 import { buildApp } from '../../src/app.js';
 import type { Clock } from '../../src/clock.js';
 import { deepMerge, parseConfig } from '../../src/config/load.js';
@@ -67,6 +68,8 @@ export interface GatewayOptions {
   config?: ConfigInput;
   clock?: Clock;
   logStream?: DestinationStream;
+  /** How alert retries wait (a test's fake timer). */
+  alertSleep?: Sleep;
   tracer?: Tracer;
 }
 
@@ -92,7 +95,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
       (options.config ?? {}) as Record<string, unknown>,
     ),
   );
-  const app = await buildApp({ config, store, clock: options.clock, logStream: options.logStream, tracer: options.tracer });
+  const app = await buildApp({ config, store, clock: options.clock, logStream: options.logStream, tracer: options.tracer, alertSleep: options.alertSleep });
   await app.listen({ host: '127.0.0.1', port: 0 });
   // Tests start from a known catalog and balance (an unreachable upstream leaves them unknown).
   await app.services.catalog.load(app.services.upstream, app.services.clock.now()).catch(() => {});
