@@ -10,12 +10,11 @@ import type { ApiKeyRecord, Team, TeamStore } from './team-store.js';
 const teamName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _, at most 63 characters');
-const budgetSchema = z
-  .object({
-    tokens: z.number().int().nonnegative(),
-    period: z.enum(['day', 'week', 'month', 'total']).default('month'),
-  })
-  .strict();
+const budgetTokens = z.number().int().nonnegative();
+const budgetPeriod = z.enum(['day', 'week', 'month', 'total']);
+const budgetSchema = z.object({ tokens: budgetTokens, period: budgetPeriod.default('month') }).strict();
+/** A change names only what changes: no defaults here, so a budget without `period` keeps the team's period. */
+const budgetPatchSchema = z.object({ tokens: budgetTokens.optional(), period: budgetPeriod.optional() }).strict();
 const rateLimitSchema = z.object({ requests_per_minute: z.number().int().positive() }).strict().nullable();
 const cacheSchema = z.object({ share: z.boolean() }).strict();
 
@@ -28,7 +27,7 @@ export const createTeamSchema = z
   })
   .strict();
 export const updateTeamSchema = z
-  .object({ budget: budgetSchema.partial().optional(), rate_limit: rateLimitSchema.optional(), cache: cacheSchema.optional() })
+  .object({ budget: budgetPatchSchema.optional(), rate_limit: rateLimitSchema.optional(), cache: cacheSchema.optional() })
   .strict();
 export const issueKeySchema = z
   .object({
