@@ -35,6 +35,8 @@ export const errors = {
   forbidden: (message: string) => new GatewayError(403, 'forbidden', message),
   notFound: (message = 'Not found') => new GatewayError(404, 'not_found', message),
   badRequest: (message: string, details: Details = {}) => new GatewayError(400, 'bad_request', message, details),
+  jsonTooDeep: (maxDepth: number) =>
+    new GatewayError(400, 'bad_request', `JSON nested deeper than ${maxDepth} levels`, { max_depth: maxDepth }),
   validation: (message: string, details: Details = {}) => new GatewayError(422, 'validation_error', message, details),
   bodyTooLarge: (limit: number) =>
     new GatewayError(413, 'payload_too_large', `Request body exceeds the limit of ${limit} bytes`, { limit_bytes: limit }),

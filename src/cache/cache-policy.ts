@@ -43,7 +43,8 @@ function cacheControl(headers: Record<string, string | string[] | undefined>): S
 export function planRequest(
   config: Config['cache'],
   team: Team,
-  body: Record<string, unknown>,
+  /** The body as received: the key is made from its text (./canonical-json.ts). */
+  raw: Buffer,
   model: string,
   headers: Record<string, string | string[] | undefined>,
 ): CachePlan | null {
@@ -60,7 +61,7 @@ export function planRequest(
   }
   const namespace = team.cache?.share === false ? team.name : null;
   return {
-    key: cacheKey(GENERATE_ROUTE, body, namespace),
+    key: cacheKey(GENERATE_ROUTE, raw, namespace),
     read: !directives.has('no-cache'),
     write: ttlOverrideMs !== 0,
     ttlOverrideMs,

@@ -34,7 +34,7 @@ export async function cachedGenerate(
   const { cache, config } = services;
   const team = principal.team.name;
   // Streamed requests are answered by the streaming path, which stores through services.cache itself.
-  const plan = request.stream ? null : planRequest(config.cache, principal.team, request.body, request.model, headers);
+  const plan = request.stream ? null : planRequest(config.cache, principal.team, request.raw, request.model, headers);
   if (!plan) return upstreamAnswer(await services.paid.plain(principal, request, facts, null), 'bypass', facts);
 
   const sharedAnswer = async (key: string, answer: CachedAnswer, outcome: 'hit' | 'coalesced'): Promise<GenerateAnswer> => {

@@ -2,6 +2,7 @@
 // object with a string `model` and one of `prompt`, `messages` or `text`. Everything else is
 // forwarded untouched, as bytes, so fields the gateway does not know still reach upstream.
 import { errors } from '../errors.js';
+import { checkJsonDepth } from '../http/json-depth.js';
 
 export interface GenerateRequest {
   /** The body exactly as the client sent it. */
@@ -14,12 +15,14 @@ export interface GenerateRequest {
 export function parseGenerateBody(raw: unknown): GenerateRequest {
   const bytes = Buffer.isBuffer(raw) ? raw : Buffer.alloc(0);
   if (bytes.length === 0) throw errors.badRequest('Request body is empty; send a JSON object with model and prompt');
+  const text = bytes.toString('utf8');
   let body: unknown;
   try {
-    body = JSON.parse(bytes.toString('utf8'));
+    body = JSON.parse(text);
   } catch {
     throw errors.badRequest('Request body is not valid JSON');
   }
+  checkJsonDepth(text);
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw errors.badRequest('Request body must be a JSON object');
   }

@@ -49,7 +49,8 @@ function routeKey(method: string, url: string | undefined): string | null {
 }
 
 function buildApp(state: SimState): FastifyInstance {
-  const app = Fastify({ logger: false, forceCloseConnections: true });
+  // Any valid JSON is a body, as upstream reads it: `__proto__` is plain data here (nothing merges it).
+  const app = Fastify({ logger: false, forceCloseConnections: true, onProtoPoisoning: 'ignore' });
   const bearer = `Bearer ${state.opts.apiKey}`;
 
   // Bodies without a JSON content type are still read as JSON.

@@ -29,7 +29,7 @@ export async function serveStream(
   variant: StreamVariant,
 ): Promise<FastifyReply> {
   request.facts.model = parsed.model;
-  const plan = planRequest(services.config.cache, request.principal!.team, parsed.body, parsed.model, request.headers);
+  const plan = planRequest(services.config.cache, request.principal!.team, parsed.raw, parsed.model, request.headers);
   const ctx: StreamContext = { services, request, reply, parsed, variant, plan };
   const { cache } = services;
   let storeAvailable = true;
