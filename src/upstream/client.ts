@@ -74,11 +74,14 @@ export function classifyFailure(err: unknown): UpstreamFailure {
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'content-encoding', 'date', 'server']);
+/** The account's hourly and daily request counts: account-wide figures, which no team may see. */
+const ACCOUNT_HEADER_PREFIX = 'x-ratelimit-';
 
+/** Upstream headers as the gateway may relay them: one value each, without hop-by-hop or account-wide headers. */
 function flattenHeaders(raw: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(raw)) {
-    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    if (value === undefined || HOP_BY_HOP.has(name) || name.startsWith(ACCOUNT_HEADER_PREFIX)) continue;
     out[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   return out;
