@@ -11,7 +11,7 @@ import { createAlerts } from './alerts/create-alerts.js';
 import type { Sleep } from './alerts/webhook-sender.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config/schema.js';
-import { installErrorHandling } from './http/error-handler.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandling } from './http/error-handler.js';
 import { registerOpenApi } from './http/openapi.js';
 import { logRequest } from './http/request-log.js';
 import './http/context.js';
@@ -88,7 +88,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.body_limit_bytes,
     trustProxy: config.server.trust_proxy,
-    return503OnClosing: true,
+    // Every answer the gateway makes is in the contract's error shape (src/http/error-handler.ts).
+    return503OnClosing: false,
+    clientErrorHandler,
+    frameworkErrors,
     forceCloseConnections: 'idle',
     // Route schemas validate as written: no coercion, no defaults filled in (the services own
     // them), an unknown field is an error, not silently dropped, and every wrong field is named.

@@ -59,5 +59,10 @@ export const errors = {
     new GatewayError(504, 'upstream_timeout', 'The upstream API did not answer in time', { outcome }, {}, { cause }),
   storeUnavailable: (cause: unknown) =>
     new GatewayError(503, 'store_unavailable', 'The gateway store is unreachable; request refused', {}, {}, { cause }),
+  headersTooLarge: () =>
+    new GatewayError(431, 'headers_too_large', 'The request line or headers are too large'),
+  requestTimeout: () => new GatewayError(408, 'request_timeout', 'The request was not received in time'),
+  shuttingDown: () =>
+    new GatewayError(503, 'shutting_down', 'The gateway is shutting down; retry (another replica will answer)'),
   internal: () => new GatewayError(500, 'internal_error', 'Internal gateway error'),
 };

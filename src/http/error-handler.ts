@@ -1,7 +1,10 @@
 // The one place errors become answers: GatewayErrors keep their code and status, fastify's
 // own errors are mapped onto the catalogue, and anything unexpected is logged with its
-// context but answered as a bare 500, so no internal message ever reaches a client.
-import type { FastifyError, FastifyInstance } from 'fastify';
+// context but answered as a bare 500, so no internal message ever reaches a client. Answers
+// made before a route exists (a 431, a bad URL, a request while closing) take the same shape.
+import type { Socket } from 'node:net';
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError, errors } from '../errors.js';
 import { UpstreamFailure } from '../upstream/client.js';
 
@@ -39,7 +42,44 @@ function toGatewayError(err: FastifyError, bodyLimit: number): GatewayError | nu
   }
 }
 
+/**
+ * Fastify's `clientErrorHandler`: a request Node's parser refused (headers or request line over
+ * the limit, malformed, too slow) is answered on the raw socket, in the error shape, then closed.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const error =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? errors.headersTooLarge()
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? errors.requestTimeout()
+        : errors.badRequest('Malformed HTTP request');
+  const body = JSON.stringify(error.toBody());
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${error.statusCode} ${STATUS_CODES[error.statusCode]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
+/** Fastify's `frameworkErrors`: a URL it cannot decode, a path parameter over its length limit. */
+export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  reply.code(400).send(errors.badRequest(err.code === 'FST_ERR_BAD_URL' ? 'Malformed URL' : 'Bad request').toBody());
+}
+
 export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
+  // Fastify's own 503 while closing (return503OnClosing) has a body of its own: this one has ours.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    reply.header('connection', 'close');
+    throw errors.shuttingDown();
+  });
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const known = toGatewayError(err, bodyLimit);
     if (known) {

@@ -3,7 +3,7 @@
 // a `: keep-alive` comment whenever the line has been quiet for the heartbeat interval.
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 
-/** Headers an SSE answer always carries; upstream's own (rate limits...) are added around them. */
+/** Headers an SSE answer always carries; upstream's own (e.g. a request id) are added around them. */
 export const SSE_HEADERS = {
   'content-type': 'text/event-stream',
   'cache-control': 'no-cache',
