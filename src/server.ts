@@ -5,9 +5,12 @@ import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import type { Config } from './config/schema.js';
-import { createLogger } from './logger.js';
+import { createLogger, stdoutLogs } from './logger.js';
 import { openStore, storeOptionsOf } from './store/connection.js';
 import { startTracing } from './telemetry/tracing.js';
+
+/** At exit, queued log lines get this long to reach a stdout that is slow to read them. */
+const LOG_CLOSE_MS = 2_000;
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -15,7 +18,8 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, options: { onClose?: () => Promise<void> } = {}): Promise<RunningServer> {
-  const log = createLogger(config.log.level);
+  const logs = stdoutLogs();
+  const log = createLogger(config.log.level, logs.stream);
   const store = await openStore(config.store.url, storeOptionsOf(config.store));
   const tracing = await startTracing();
   const app = await buildApp({ config, store, logger: log, tracer: tracing?.tracer });
@@ -32,6 +36,7 @@ export async function startServer(config: Config, options: { onClose?: () => Pro
     else log.info({ signal }, 'shutting down: finishing in-flight requests');
     await app.close();
     log.info('stopped');
+    await logs.close(LOG_CLOSE_MS);
   });
   return { app, url };
 }

@@ -45,6 +45,28 @@ describe('process lifecycle', () => {
     expect(rows.map((r) => r.tokens_spent)).toEqual([res.json().tokens_spent]);
   });
 
+  it('SIGTERM exits 0 when stdout is a closed pipe (serve | head -2)', async () => {
+    const child = await startChildGateway({
+      ELUMENTA_API_KEY: sim.apiKey,
+      ELUMENTA_BASE_URL: sim.url,
+      GATEWAY_ADMIN_TOKEN: randomBytes(24).toString('hex'),
+      STORE_URL: `sqlite:${join(mkdtempSync(join(tmpdir(), 'egw-pipe-')), 'gw.db')}`,
+    });
+    // Ready and idle: nothing in flight delays the exit behind the shutdown's own log lines.
+    await vi.waitFor(async () => expect((await call(child.url, 'GET', '/readyz')).status).toBe(200), { timeout: 10_000 });
+    // The reader is gone, as when `head -2` has its two lines.
+    await new Promise((resolve) => child.proc.stdout!.once('close', resolve).destroy());
+    // Its first write to the broken pipe is the shutdown's own log line, right before exiting.
+    child.proc.kill('SIGTERM');
+    const hung = new Promise((resolve) => setTimeout(resolve, 10_000, 'still running 10 s after SIGTERM').unref());
+    try {
+      expect(await Promise.race([exitOf(child.proc), hung])).toBe(0);
+    } finally {
+      child.proc.kill('SIGKILL'); // a no-op once it has exited
+    }
+    expect(child.output()).toMatch(/elumenta-gateway listening/);
+  });
+
   it('without ELUMENTA_API_KEY and GATEWAY_ADMIN_TOKEN it stops at once, naming both', async () => {
     const proc = runCli(['serve'], { PORT: '0' });
     let err = '';
