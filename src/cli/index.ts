@@ -15,8 +15,11 @@ const program = new Command('elumenta-gateway')
   .description('A drop-in gateway for the Elumenta API: one nb_ key, a key per team.')
   .addOption(new Option('--url <url>', 'admin commands: a running gateway (else the store, STORE_URL, directly)').env('GATEWAY_URL'));
 
-async function admin(): Promise<AdminClient> {
+async function admin(needsGateway = false): Promise<AdminClient> {
   const url = program.opts<{ url?: string }>().url;
+  if (!url && needsGateway) {
+    throw new CliError('this command needs a running gateway: pass --url http://host:port or set GATEWAY_URL');
+  }
   if (url) {
     const token = process.env.GATEWAY_ADMIN_TOKEN;
     if (!token) throw new CliError('GATEWAY_ADMIN_TOKEN is required to talk to a running gateway');
@@ -29,14 +32,21 @@ function print(value: unknown): void {
   process.stdout.write(typeof value === 'string' ? value : JSON.stringify(value, null, 2) + '\n');
 }
 
-/** Runs one admin call and prints its answer. */
+type AdminRequest = [method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown];
+
+/**
+ * Runs one admin call and prints its answer; `done` says what happened when the answer has no
+ * body (a delete). `needsGateway`: only a running gateway knows the answer (the upstream balance).
+ */
 function adminAction<A extends unknown[]>(
-  request: (...args: A) => [method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown],
+  request: (...args: A) => AdminRequest,
+  options: { done?: (...args: A) => string; needsGateway?: boolean } = {},
 ) {
   return async (...args: A) => {
-    const client = await admin();
+    const client = await admin(options.needsGateway);
     try {
-      print(await client.call(...request(...args)));
+      const answer = await client.call(...request(...args));
+      print(answer === null && options.done ? `${options.done(...args)}\n` : answer);
     } finally {
       await client.close();
     }
@@ -108,7 +118,11 @@ teams
       },
     ]),
   );
-teams.command('delete <name>').action(adminAction((name: string) => ['DELETE', `/admin/teams/${enc(name)}`]));
+teams.command('delete <name>').action(
+  adminAction((name: string) => ['DELETE', `/admin/teams/${enc(name)}`], {
+    done: (name) => `deleted team ${name}; its keys are revoked, its ledger rows are kept`,
+  }),
+);
 
 const keys = program.command('keys').description('issue, list, revoke and rotate team keys');
 keys
@@ -172,13 +186,13 @@ program
 program
   .command('status')
   .description('upstream balance as last seen, store health, version (needs --url)')
-  .action(adminAction(() => ['GET', '/admin/status']));
+  .action(adminAction(() => ['GET', '/admin/status'], { needsGateway: true }));
 
+// Every failure is one line on stderr and exit code 1; the stack only with DEBUG set.
 program.parseAsync().catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof CliError || err instanceof StoreUrlError) {
-    process.stderr.write(`elumenta-gateway: ${err.message}\n`);
-  } else {
-    process.stderr.write(`elumenta-gateway: ${(err as Error).stack ?? String(err)}\n`);
-  }
+  const known = err instanceof ConfigError || err instanceof CliError || err instanceof StoreUrlError;
+  const line = known ? (err as Error).message : `${(err as Error).message ?? String(err)}`.split('\n')[0];
+  process.stderr.write(`elumenta-gateway: ${line}\n`);
+  if (!known && process.env.DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
   process.exit(1);
 });

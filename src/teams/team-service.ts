@@ -32,7 +32,10 @@ export const updateTeamSchema = z
 export const issueKeySchema = z
   .object({
     label: z.string().max(200).nullable().optional(),
-    expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
+    expires_at: z.iso
+      .datetime({ offset: true, error: 'an ISO 8601 date-time with a time zone, e.g. 2027-01-01T00:00:00Z' })
+      .nullable()
+      .optional(),
   })
   .strict();
 
