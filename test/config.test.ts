@@ -1,10 +1,10 @@
 // Configuration is checked once, at boot: a wrong key or value names itself; secrets missing
 // for `serve` are named too, and their values are never echoed.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config/load.js';
+import { ConfigError, GATEWAY_HOME, loadConfig } from '../src/config/load.js';
 
 function yamlFile(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'egw-config-'));
@@ -19,7 +19,20 @@ describe('configuration', () => {
     const defaults = loadConfig({ env: { GATEWAY_CONFIG: yamlFile('') } });
     expect(fromFile).toEqual(defaults);
     expect(fromFile.server.port).toBe(8080);
-    expect(fromFile.store.url).toBe('sqlite:./data/gateway.db');
+    expect(fromFile.store.url).toBe(`sqlite:${join(GATEWAY_HOME, 'data/gateway.db')}`);
+  });
+
+  it('a relative sqlite path is the same file from any working directory (the CLI and the server share it)', () => {
+    const before = process.cwd();
+    try {
+      process.chdir(mkdtempSync(join(tmpdir(), 'egw-cwd-')));
+      expect(loadConfig({ env: {} }).store.url).toBe(`sqlite:${join(GATEWAY_HOME, 'data/gateway.db')}`);
+      expect(loadConfig({ env: { STORE_URL: 'sqlite:data/other.db' } }).store.url).toBe(`sqlite:${join(GATEWAY_HOME, 'data/other.db')}`);
+      expect(loadConfig({ env: { STORE_URL: 'sqlite:/abs/gw.db' } }).store.url).toBe('sqlite:/abs/gw.db');
+    } finally {
+      process.chdir(before);
+    }
+    expect(existsSync(join(GATEWAY_HOME, 'package.json'))).toBe(true);
   });
 
   it('environment variables override the file', () => {

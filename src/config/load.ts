@@ -1,7 +1,10 @@
-// Loads the configuration: the YAML file (GATEWAY_CONFIG, default config/gateway.yaml), then
-// the environment variables of the contract on top, validated against the schema. Throws a
-// ConfigError naming the offending key; never echoes a secret's value.
+// Loads the configuration: the YAML file (GATEWAY_CONFIG, default the gateway's own
+// config/gateway.yaml), then the environment variables of the contract on top, validated
+// against the schema. Throws a ConfigError naming the offending key; never echoes a secret's
+// value. A relative sqlite path means a file under the gateway's directory, whatever the cwd.
 import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, type Config, type ConfigInput } from './schema.js';
 
@@ -10,6 +13,20 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * The gateway's own directory (where package.json, config/ and data/ are): two levels above
+ * this file, in src/config/ and in dist/config/ alike. Relative store paths are resolved here,
+ * so `serve`, `demo` and the CLI's direct mode open the same file from any working directory.
+ */
+export const GATEWAY_HOME = fileURLToPath(new URL('../../', import.meta.url));
+
+/** `sqlite:<relative path>` made absolute against GATEWAY_HOME; any other store URL unchanged. */
+export function resolveStoreUrl(url: string, home = GATEWAY_HOME): string {
+  if (!url.startsWith('sqlite:')) return url;
+  const path = url.slice('sqlite:'.length);
+  return !path || path === ':memory:' || isAbsolute(path) ? url : `sqlite:${resolve(home, path)}`;
+}
 
 /** Environment variables of the contract and the config path each one overrides. */
 const ENV_OVERRIDES: Array<[string, string[], 'string' | 'int']> = [
@@ -67,7 +84,7 @@ export interface LoadOptions {
 
 export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
-  const file = env.GATEWAY_CONFIG ?? 'config/gateway.yaml';
+  const file = env.GATEWAY_CONFIG ?? resolve(GATEWAY_HOME, 'config/gateway.yaml');
   if (env.GATEWAY_CONFIG && !existsSync(file)) throw new ConfigError(`GATEWAY_CONFIG: file not found: ${file}`);
   const raw = readConfigFile(file);
   for (const [name, path, type] of ENV_OVERRIDES) {
@@ -80,6 +97,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   }
   const merged = options.overrides ? deepMerge(raw, options.overrides as Record<string, unknown>) : raw;
   const config = parseConfig(merged, file);
+  config.store.url = resolveStoreUrl(config.store.url);
   if (options.requireSecrets) {
     const missing: string[] = [];
     if (!config.upstream.api_key) missing.push('ELUMENTA_API_KEY (the upstream nb_ key)');
