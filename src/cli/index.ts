@@ -75,6 +75,7 @@ program
   .option('--balance <tokens>', 'starting token balance', int, 1_000_000)
   .option('--latency-ms <ms>', 'delay before each generate answer', int, 0)
   .option('--video-delay-ms <ms>', 'how long a video job stays pending', int, 30_000)
+  .option('--chunk-delay-ms <ms>', 'pause between streamed chunks, to watch a stream arrive', int, 0)
   .action(runSimulator);
 
 program

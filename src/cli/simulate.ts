@@ -9,6 +9,7 @@ export interface SimulateOptions {
   balance: number;
   latencyMs: number;
   videoDelayMs: number;
+  chunkDelayMs: number;
 }
 
 export async function runSimulator(o: SimulateOptions): Promise<void> {
@@ -19,8 +20,9 @@ export async function runSimulator(o: SimulateOptions): Promise<void> {
     balance: o.balance,
     latencyMs: o.latencyMs,
     videoDelayMs: o.videoDelayMs,
+    streamChunkDelayMs: o.chunkDelayMs,
   });
-  process.stdout.write(`simulator listening on ${sim.url} (accepts the key given by --key)\n`);
+  process.stdout.write(`simulator listening on ${sim.url}, accepting the key ${o.key}\n`);
   const stop = () => void sim.close().then(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
