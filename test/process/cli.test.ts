@@ -22,8 +22,8 @@ async function cli(args: string[], env: Record<string, string>) {
 describe('CLI', { timeout: 90_000 }, () => {
   it('manages teams and keys directly in the store', async () => {
     const env = { STORE_URL: `sqlite:${join(mkdtempSync(join(tmpdir(), 'egw-cli-')), 'gw.db')}` };
-    const team = await cli(['teams', 'create', 'ml', '--budget', '5000', '--period', 'month', '--rpm', '30'], env);
-    expect(team).toMatchObject({ name: 'ml', budget: { tokens: 5000, period: 'month' }, rate_limit: { requests_per_minute: 30 } });
+    const team = await cli(['teams', 'create', 'ml', '--budget', '5000', '--period', 'week', '--rpm', '30'], env);
+    expect(team).toMatchObject({ name: 'ml', budget: { tokens: 5000, period: 'week' }, rate_limit: { requests_per_minute: 30 } });
     const issued = await cli(['keys', 'issue', 'ml', '--label', 'batch'], env);
     expect(issued.key).toMatch(/^nb_gw_/);
     const listed = await cli(['keys', 'list', '--team', 'ml'], env);
@@ -31,8 +31,9 @@ describe('CLI', { timeout: 90_000 }, () => {
     expect(JSON.stringify(listed)).not.toContain(issued.key);
     const revoked = await cli(['keys', 'revoke', issued.id], env);
     expect(revoked.revoked_at).toBeTruthy();
+    // Regression: --budget alone turned a weekly budget into a monthly one.
     const updated = await cli(['teams', 'update', 'ml', '--budget', '9000'], env);
-    expect(updated.budget).toEqual({ tokens: 9000, period: 'month' });
+    expect(updated.budget).toEqual({ tokens: 9000, period: 'week' });
   });
 
   it('creates, lists and revokes admin tokens directly in the store, audited as the cli', async () => {
