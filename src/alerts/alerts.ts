@@ -78,7 +78,8 @@ export class Alerts {
     if (!found || found.view.budget <= 0) return;
     const { team, view } = found;
     for (const threshold of this.deps.config.budget_thresholds) {
-      if (view.spent < threshold * view.budget) continue;
+      // Rounded, so 0.7 of 100 is 70 tokens (not 70.00000000000001).
+      if (view.spent < Math.round(threshold * view.budget * 1e6) / 1e6) continue;
       const id = `budget_threshold:team:${team.name}:${view.period}:${view.resets_at ?? 'total'}:${view.budget}:${threshold}`;
       if (!(await this.deps.store.claim(id, BUDGET_CLAIM_MS, this.deps.clock.now()))) continue;
       const percent = Math.round(threshold * 100);
@@ -105,13 +106,14 @@ export class Alerts {
     const below = balance < level;
     if (below === this.belowFloor) return;
     this.belowFloor = below;
-    this.track(below
+    const task = below
       ? this.claimAndSend('account_floor', FLOOR_CLAIM_MS, {
           event: 'account_floor',
           text: `The Elumenta account balance is ${fmt(balance)} tokens, under the alert level of ${fmt(level)} (floor ${fmt(this.deps.accountFloor)} + margin ${fmt(this.deps.config.account_margin)}); every team stops spending at the floor.`,
           balance,
         })
-      : this.deps.store.release('account_floor'));
+      : this.deps.store.release('account_floor');
+    this.track(task);
   }
 
   /** A store call failed: one alert per STORE_CLAIM_MS of errors, across replicas when the store can decide. */
