@@ -18,13 +18,9 @@ export interface Identity {
 async function whoami(app: FastifyInstance, request: FastifyRequest, credential: string): Promise<Identity | null> {
   const res = await callAdmin(app, request, credential, { method: 'GET', url: '/admin/whoami' });
   if (res.status === 401 || res.status === 403) return null;
-  if (res.status === 404) {
-    // TEMPORARY until GET /admin/whoami lands: only the bootstrap token exists, and it is admin.
-    const status = await callAdmin(app, request, credential, { method: 'GET', url: '/admin/status' });
-    return status.status === 200 ? { name: 'bootstrap', role: 'admin' } : null;
-  }
   if (res.status !== 200) throw errors.internal();
-  return JSON.parse(res.body) as Identity;
+  const { name, role } = JSON.parse(res.body) as Identity;
+  return { name, role };
 }
 
 export function sessionCredential(request: FastifyRequest, seal: SessionSeal): string {

@@ -9,7 +9,8 @@ import { launchBrowser, rendered, screenshot, shownNumber } from '../helpers/bro
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { XSS_LABEL, seedTraffic } from './seed.js';
 
-describe('console in chromium', () => {
+// A real browser on a shared 2-core machine: a step can take seconds, so each test gets a minute.
+describe('console in chromium', { timeout: 60_000 }, () => {
   const clock = new ManualClock(Date.now());
   let gw: TestGateway;
   let browser: Browser;
@@ -157,9 +158,49 @@ describe('console in chromium', () => {
     expect(csv).toBe((await gw.admin('GET', '/admin/usage?group_by=team,model&format=csv')).text);
   });
 
-  it('audit page renders', async () => {
+  it('audit page: the changes made through the page, by the bootstrap credential', async () => {
     await page.click('nav a[data-nav=audit]');
     await rendered(page, 'audit');
+    const entries = (await gw.admin('GET', '/admin/audit')).json().entries as Array<{ action: string }>;
+    expect(await page.locator('#audit tbody tr').count()).toBe(entries.length);
+    const actions = await page.locator('#audit tbody td.action').allTextContents();
+    for (const action of ['team.create', 'team.update', 'key.issue', 'key.revoke', 'key.rotate']) expect(actions).toContain(action);
+    expect(new Set(await page.locator('#audit tbody td.actor').allTextContents())).toEqual(new Set(['bootstrap']));
     await screenshot(page, 'audit');
+  });
+
+  it('a viewer sees the same figures without any control, and the server refuses its changes', async () => {
+    const viewerToken = (await gw.admin('POST', '/admin/tokens', { name: 'finance-viewer', role: 'viewer' })).json().token as string;
+    const viewer = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const vpage = await viewer.newPage();
+      await vpage.goto(`${gw.url}/console`);
+      await vpage.fill('#credential', viewerToken);
+      await vpage.click('form.sign-in button[type=submit]');
+      await rendered(vpage, 'overview');
+      expect(await vpage.textContent('#who-role')).toBe('viewer (read only)');
+      expect(await vpage.textContent('#who-name')).toBe('finance-viewer');
+      const team = (await gw.admin('GET', '/admin/teams/ml')).json();
+      expect(shownNumber(await vpage.locator('#teams tr[data-team="ml"] [data-cell=spent]').textContent())).toBe(team.usage.spent);
+      expect(await vpage.locator('button.primary:text-is("New team")').count()).toBe(0);
+      await screenshot(vpage, 'viewer-overview');
+      await vpage.click('#teams a:text-is("ml")');
+      await rendered(vpage, 'team');
+      for (const control of ['#issue-key', '#edit-team', 'button[data-action]']) expect(await vpage.locator(control).count()).toBe(0);
+      await screenshot(vpage, 'viewer-team');
+      // Whatever the page does: a change sent with the console's header is refused by the server.
+      const status = await vpage.evaluate(async () => {
+        const res = await fetch('/console/api/teams', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-console-request': '1' },
+          body: JSON.stringify({ name: 'sneaky', budget: { tokens: 1, period: 'day' } }),
+        });
+        return res.status;
+      });
+      expect(status).toBe(403);
+      expect((await gw.admin('GET', '/admin/teams/sneaky')).status).toBe(404);
+    } finally {
+      await viewer.close();
+    }
   });
 });

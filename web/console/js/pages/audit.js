@@ -23,8 +23,8 @@ export function renderAudit(ctx, { result, err }) {
   const entries = [...(result.entries ?? result.rows ?? [])].sort((a, b) => b.at.localeCompare(a.at));
   const rows = entries.map((e) => el('tr', {},
     el('td', {}, when(e.at)),
-    el('td', {}, e.actor),
-    el('td', { class: 'mono' }, e.action),
+    el('td', { class: 'actor' }, e.actor),
+    el('td', { class: 'mono action' }, e.action),
     el('td', {}, e.target ?? '—'),
     el('td', { class: 'changes' }, describeChanges(e.changes)),
     el('td', { class: 'mono muted' }, e.ip ?? '—')));
@@ -34,7 +34,11 @@ export function renderAudit(ctx, { result, err }) {
 
 function describeChanges(changes) {
   if (!changes || typeof changes !== 'object') return '—';
-  const parts = Object.entries(changes).map(([k, v]) => Array.isArray(v) && v.length === 2 ? `${k}: ${show(v[0])} → ${show(v[1])}` : `${k}: ${show(v)}`);
+  // [before, after] per field; a field that had no value before (a creation) shows its new value only.
+  const parts = Object.entries(changes).map(([k, v]) => {
+    if (!Array.isArray(v) || v.length !== 2) return `${k}: ${show(v)}`;
+    return v[0] === null || v[0] === undefined ? `${k}: ${show(v[1])}` : `${k}: ${show(v[0])} → ${show(v[1])}`;
+  });
   return parts.length ? parts.join('; ') : '—';
 }
 
