@@ -14,6 +14,8 @@ function lastUse(byKey) {
 
 export function keysPanel(ctx, team, keys, byKey) {
   const last = lastUse(byKey);
+  // Per-key limits exist on gateways whose key records carry them; elsewhere a key has its team's.
+  const keyLimits = keys.some((k) => 'allowed_models' in k || 'budget' in k);
   const sorted = [...keys].sort((a, b) => Number(Boolean(a.revoked_at)) - Number(Boolean(b.revoked_at)) || b.created_at.localeCompare(a.created_at));
   const rows = sorted.map((key) => {
     const revoked = Boolean(key.revoked_at);
@@ -22,12 +24,12 @@ export function keysPanel(ctx, team, keys, byKey) {
     return el('tr', { dataset: { key: key.id }, class: revoked || expired ? 'inactive' : undefined },
       el('td', { class: 'key-label' }, key.label ?? '—'),
       el('td', { class: 'mono' }, key.id),
-      el('td', {}, when(key.created_at, false)),
-      el('td', {}, key.expires_at ? when(key.expires_at) : 'never'),
-      el('td', { dataset: { cell: 'last-use' } }, byKey ? (last.has(key.id) ? when(`${last.get(key.id)}T00:00:00Z`, false) : 'not this month') : '—'),
+      el('td', { class: 'date' }, when(key.created_at, false)),
+      el('td', { class: 'date' }, key.expires_at ? when(key.expires_at) : 'never'),
+      el('td', { class: 'date', dataset: { cell: 'last-use' } }, byKey ? (last.has(key.id) ? when(`${last.get(key.id)}T00:00:00Z`, false) : 'not this month') : '—'),
       el('td', {}, describeLimits(key)),
       el('td', {}, el('span', { class: `status ${revoked || expired ? 'off' : 'on'}` }, status)),
-      ctx.admin ? el('td', { class: 'actions admin-only' }, revoked ? null : keyActions(ctx, key)) : null);
+      ctx.admin ? el('td', { class: 'actions admin-only' }, revoked ? null : keyActions(ctx, key, keyLimits)) : null);
   });
   const headers = ['Label', 'Id', 'Issued', 'Expires', 'Last use', 'Limits', 'Status'];
   if (ctx.admin) headers.push('');
@@ -38,10 +40,10 @@ export function keysPanel(ctx, team, keys, byKey) {
     el('p', { class: 'muted small' }, `Team budget: ${tokens(team.budget.tokens)} tokens. A key's own limits apply inside the team's.`));
 }
 
-function keyActions(ctx, key) {
+function keyActions(ctx, key, keyLimits) {
   const id = encodeURIComponent(key.id);
   return [
-    el('button', { type: 'button', class: 'link', dataset: { action: 'limits' }, onclick: () => openKeyLimitsForm(key, ctx.refresh) }, 'Limits'),
+    keyLimits && el('button', { type: 'button', class: 'link', dataset: { action: 'limits' }, onclick: () => openKeyLimitsForm(key, ctx.refresh) }, 'Limits'),
     el('button', { type: 'button', class: 'link', dataset: { action: 'rotate' }, onclick: async () => {
       if (!confirm(`Rotate key ${key.label ?? key.id}? The current key stops working now; a new one is shown once.`)) return;
       const issued = await api.post(`keys/${id}/rotate`);
