@@ -43,14 +43,17 @@ export const errors = {
   conflict: (message: string) => new GatewayError(409, 'conflict', message),
   insufficientTokens: (message: string, details: Details) =>
     new GatewayError(402, 'insufficient_tokens', message, details),
-  rateLimited: (retryAfterSeconds: number, details: Details) =>
+  /** `details.limit` names the limit (requests_per_minute | tokens_per_minute), `details.scope` whose (team | key). */
+  rateLimited: (retryAfterSeconds: number, details: Details & { limit: string; scope: string }) =>
     new GatewayError(
       429,
       'rate_limit_exceeded',
-      `Team rate limit reached; retry after ${retryAfterSeconds} s`,
+      `The ${details.scope}'s ${details.limit.replace(/_/g, ' ')} limit is reached; retry after ${retryAfterSeconds} s`,
       details,
       { retry_after: retryAfterSeconds },
     ),
+  modelNotAllowed: (model: string, scope: 'team' | 'key') =>
+    new GatewayError(403, 'model_not_allowed', `This ${scope} may not use the model ${model}`, { model, scope }),
   upstreamBadGateway: (cause: unknown) =>
     new GatewayError(502, 'upstream_error', 'The upstream API failed or answered something unreadable', {}, {}, { cause }),
   upstreamUnavailable: (cause: unknown) =>

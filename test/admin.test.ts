@@ -56,7 +56,10 @@ describe('admin API', () => {
     const issued = await gw.admin('POST', '/admin/teams/web/keys', { label: 'frontend' });
     expect(issued.status).toBe(201);
     const body = issued.json();
-    expect(Object.keys(body).sort()).toEqual(['created_at', 'expires_at', 'id', 'key', 'label', 'revoked_at', 'team']);
+    expect(Object.keys(body).sort()).toEqual([
+      'allowed_models', 'budget', 'created_at', 'expires_at', 'id', 'key', 'label', 'max_tokens_per_request', 'rate_limit',
+      'revoked_at', 'team',
+    ]);
     expect(body.key).toMatch(/^nb_gw_[A-Za-z0-9_-]{43}$/);
 
     const listed = await gw.admin('GET', '/admin/keys?team=web');

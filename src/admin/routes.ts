@@ -54,6 +54,11 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: Servic
   app.get<{ Querystring: { team?: string } }>('/admin/keys', async (request) => ({
     keys: await teams.listKeys(request.query.team || undefined),
   }));
+  app.patch<{ Params: { id: string } }>('/admin/keys/:id', async (request) => {
+    const { before, after } = await teams.updateKey(request.params.id, request.body);
+    await audit(request, { action: 'key.update', target: after.id, before, after });
+    return after;
+  });
   app.delete<{ Params: { id: string } }>('/admin/keys/:id', async (request) => {
     const before = await services.teamStore.getKey(request.params.id);
     const after = await teams.revokeKey(request.params.id);
@@ -69,7 +74,11 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: Servic
   });
 
   registerTokenRoutes(app, services.adminTokens, audit);
-  registerUsageRoute(app, { ledger: services.quotaStore, clock: services.clock });
+  registerUsageRoute(app, {
+    ledger: services.quotaStore,
+    clock: services.clock,
+    keyLabels: async () => new Map((await teams.listKeys()).map((k) => [k.id, k.label])),
+  });
   registerAuditRoute(app, services.audit);
 
   app.get('/admin/status', async () => {

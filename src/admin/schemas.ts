@@ -5,7 +5,7 @@
 import type { FastifySchema } from 'fastify';
 import { z } from 'zod';
 import { errorResponses } from '../http/openapi.js';
-import { createTeamSchema, issueKeySchema, updateTeamSchema } from '../teams/team-service.js';
+import { createTeamSchema, issueKeySchema, updateKeySchema, updateTeamSchema } from '../teams/team-service.js';
 import { createTokenSchema } from './admin-tokens.js';
 
 const tags = ['admin'];
@@ -25,14 +25,26 @@ const open = (properties: Record<string, unknown>, required: string[] = Object.k
   additionalProperties: true,
 });
 
-const team = open({
-  name: { type: 'string' },
-  budget: open({ tokens: { type: 'integer' }, period: { type: 'string', enum: ['day', 'week', 'month', 'total'] } }),
-  rate_limit: { anyOf: [open({ requests_per_minute: { type: 'integer' } }, []), { type: 'null' }] },
-  cache: open({ share: { type: 'boolean' } }),
-  created_at: { type: 'string' },
-  updated_at: { type: 'string' },
-});
+const budget = open({ tokens: { type: 'integer' }, period: { type: 'string', enum: ['day', 'week', 'month', 'total'] } });
+/** The limits a team and each key may carry (README: "Limits per team and key"); absent or null = none. */
+const limits = {
+  allowed_models: { anyOf: [{ type: 'array', items: { type: 'string' } }, { type: 'null' }] },
+  rate_limit: {
+    anyOf: [open({ requests_per_minute: { type: 'integer' }, tokens_per_minute: { type: 'integer' } }, []), { type: 'null' }],
+  },
+  max_tokens_per_request: nullable('integer'),
+};
+const team = open(
+  {
+    name: { type: 'string' },
+    budget,
+    ...limits,
+    cache: open({ share: { type: 'boolean' } }),
+    created_at: { type: 'string' },
+    updated_at: { type: 'string' },
+  },
+  ['name', 'budget', 'rate_limit', 'cache', 'created_at', 'updated_at'],
+);
 const teamWithUsage = {
   ...team,
   properties: {
@@ -47,14 +59,19 @@ const teamWithUsage = {
     }),
   },
 };
-const key = open({
-  id: { type: 'string' },
-  team: { type: 'string' },
-  label: nullable('string'),
-  created_at: { type: 'string' },
-  expires_at: nullable('string'),
-  revoked_at: nullable('string'),
-});
+const key = open(
+  {
+    id: { type: 'string' },
+    team: { type: 'string' },
+    label: nullable('string'),
+    created_at: { type: 'string' },
+    expires_at: nullable('string'),
+    revoked_at: nullable('string'),
+    budget: { anyOf: [budget, { type: 'null' }] },
+    ...limits,
+  },
+  ['id', 'team', 'label', 'created_at', 'expires_at', 'revoked_at'],
+);
 const issuedKey = { ...key, required: [...key.required, 'key'], properties: { ...key.properties, key: { type: 'string', description: 'The secret, shown in this answer only' } } };
 
 const credential = open({ name: { type: 'string' }, role: { type: 'string', enum: ['admin', 'viewer'] } });
@@ -112,7 +129,7 @@ export const adminSchemas: Record<string, FastifySchema> = {
   'POST /admin/teams/:name/keys': {
     summary: 'Issue a key (the secret is in this answer only)',
     params: nameParams,
-    body: bodyOf(issueKeySchema, { label: 'notebook', expires_at: '2027-01-01T00:00:00Z' }),
+    body: bodyOf(issueKeySchema, { label: 'notebook', expires_at: '2027-01-01T00:00:00Z', budget: { tokens: 500, period: 'day' } }),
     response: { 201: { description: 'The key, with its secret', ...issuedKey }, ...errorResponses(400, 401, 404, 422) },
   },
   'GET /admin/keys': {
@@ -120,13 +137,19 @@ export const adminSchemas: Record<string, FastifySchema> = {
     querystring: { type: 'object', properties: { team: { type: 'string', description: 'Only this team' } } },
     response: { 200: { description: 'The keys', ...open({ keys: { type: 'array', items: key } }) }, ...errorResponses(401) },
   },
+  'PATCH /admin/keys/:id': {
+    summary: "Change a key's limits, label or expiry: only the fields given; null removes a limit (on every replica within a second)",
+    params: idParams,
+    body: bodyOf(updateKeySchema, { budget: { tokens: 500 }, rate_limit: { tokens_per_minute: 200 }, allowed_models: ['category:image'] }),
+    response: { 200: { description: 'The key after the change', ...key }, ...errorResponses(400, 401, 404, 422) },
+  },
   'DELETE /admin/keys/:id': {
     summary: 'Revoke a key (on every replica within a second)',
     params: idParams,
     response: { 200: { description: 'The revoked key', ...key }, ...errorResponses(401, 404) },
   },
   'POST /admin/keys/:id/rotate': {
-    summary: 'Rotate a key: a new one for the same team, label and expiry; the old one is revoked',
+    summary: 'Rotate a key: a new one for the same team, label, expiry and limits; the old one is revoked',
     params: idParams,
     response: { 201: { description: 'The new key, with its secret', ...issuedKey }, ...errorResponses(401, 404, 422) },
   },
@@ -137,7 +160,9 @@ export const adminSchemas: Record<string, FastifySchema> = {
       properties: {
         from: { type: 'string', description: 'First day, YYYY-MM-DD (default: first of this month, UTC)' },
         to: { type: 'string', description: 'Last day, YYYY-MM-DD (default: last of this month)' },
-        group_by: { type: 'string', description: 'Comma-separated: team, model, day (default team)' },
+        group_by: { type: 'string', description: 'Comma-separated: team, model, day, key (default team)' },
+        team: { type: 'string', description: "Only this team's rows" },
+        key: { type: 'string', description: "Only this key's rows (its id)" },
         format: { type: 'string', enum: ['json', 'csv'] },
       },
     },

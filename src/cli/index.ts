@@ -8,6 +8,7 @@ import { StoreUrlError } from '../store/connection.js';
 import { version } from '../version.js';
 import { CliError, directAdminClient, httpAdminClient, type AdminClient } from './admin-client.js';
 import { runDemo } from './demo.js';
+import { addLimitOptions, limitFields, type LimitFlags } from './limit-options.js';
 import { runSimulator } from './simulate.js';
 
 const program = new Command('elumenta-gateway')
@@ -83,42 +84,47 @@ program
   .description('simulator + gateway + a demo team and key, no real key needed')
   .action(runDemo);
 
+const periods = ['day', 'week', 'month', 'total'];
+/** --budget and --period as the API's budget field (a period alone keeps the tokens; `--budget none` on a key removes it). */
+const budgetField = (o: { budget?: number | 'none'; period?: string }) => {
+  if (o.budget === 'none') return { budget: null };
+  return o.budget !== undefined || o.period ? { budget: { tokens: o.budget, period: o.period } } : {};
+};
+const budgetOrNone = (value: string) => (value === 'none' ? 'none' : int(value));
+
 const teams = program.command('teams').description('create, list, read, change and delete teams');
-teams
-  .command('create <name>')
-  .requiredOption('--budget <tokens>', 'token budget per period', int)
-  .addOption(new Option('--period <period>', 'budget period').choices(['day', 'week', 'month', 'total']).default('month'))
-  .option('--rpm <n>', 'requests per minute to upstream', int)
-  .option('--no-share-cache', 'keep this team out of the shared cache pool')
-  .action(
-    adminAction((name: string, o: { budget: number; period: string; rpm?: number; shareCache: boolean }) => [
-      'POST',
-      '/admin/teams',
-      {
-        name,
-        budget: { tokens: o.budget, period: o.period },
-        ...(o.rpm ? { rate_limit: { requests_per_minute: o.rpm } } : {}),
-        ...(o.shareCache ? {} : { cache: { share: false } }),
-      },
-    ]),
-  );
+addLimitOptions(
+  teams
+    .command('create <name>')
+    .requiredOption('--budget <tokens>', 'token budget per period', int)
+    .addOption(new Option('--period <period>', 'budget period').choices(periods).default('month'))
+    .option('--no-share-cache', 'keep this team out of the shared cache pool'),
+).action(
+  adminAction((name: string, o: LimitFlags & { budget: number; period: string; shareCache: boolean }) => [
+    'POST',
+    '/admin/teams',
+    {
+      name,
+      budget: { tokens: o.budget, period: o.period },
+      ...limitFields(o),
+      ...(o.shareCache ? {} : { cache: { share: false } }),
+    },
+  ]),
+);
 teams.command('list').action(adminAction(() => ['GET', '/admin/teams']));
 teams.command('get <name>').action(adminAction((name: string) => ['GET', `/admin/teams/${enc(name)}`]));
-teams
-  .command('update <name>')
-  .option('--budget <tokens>', 'token budget per period', int)
-  .addOption(new Option('--period <period>', 'budget period').choices(['day', 'week', 'month', 'total']))
-  .option('--rpm <n>', 'requests per minute (0 removes the limit)', int)
-  .action(
-    adminAction((name: string, o: { budget?: number; period?: string; rpm?: number }) => [
-      'PATCH',
-      `/admin/teams/${enc(name)}`,
-      {
-        ...(o.budget !== undefined || o.period ? { budget: { tokens: o.budget, period: o.period } } : {}),
-        ...(o.rpm === undefined ? {} : { rate_limit: o.rpm ? { requests_per_minute: o.rpm } : null }),
-      },
-    ]),
-  );
+addLimitOptions(
+  teams
+    .command('update <name>')
+    .option('--budget <tokens>', 'token budget per period', int)
+    .addOption(new Option('--period <period>', 'budget period').choices(periods)),
+).action(
+  adminAction((name: string, o: LimitFlags & { budget?: number; period?: string }) => [
+    'PATCH',
+    `/admin/teams/${enc(name)}`,
+    { ...budgetField(o), ...limitFields(o) },
+  ]),
+);
 teams.command('delete <name>').action(
   adminAction((name: string) => ['DELETE', `/admin/teams/${enc(name)}`], {
     done: (name) => `deleted team ${name}; its keys are revoked, its ledger rows are kept`,
@@ -126,17 +132,35 @@ teams.command('delete <name>').action(
 );
 
 const keys = program.command('keys').description('issue, list, revoke and rotate team keys');
-keys
-  .command('issue <team>')
-  .option('--label <label>', 'what the key is for')
-  .option('--expires-at <iso>', 'expiry, e.g. 2027-01-01T00:00:00Z')
-  .action(
-    adminAction((team: string, o: { label?: string; expiresAt?: string }) => [
-      'POST',
-      `/admin/teams/${enc(team)}/keys`,
-      { label: o.label, expires_at: o.expiresAt },
-    ]),
-  );
+addLimitOptions(
+  keys
+    .command('issue <team>')
+    .option('--label <label>', 'what the key is for')
+    .option('--expires-at <iso>', 'expiry, e.g. 2027-01-01T00:00:00Z')
+    .option('--budget <tokens>', "the key's own budget per period, inside its team's", int)
+    .addOption(new Option('--period <period>', "the key's budget period (default month)").choices(periods)),
+).action(
+  adminAction((team: string, o: LimitFlags & { label?: string; expiresAt?: string; budget?: number; period?: string }) => [
+    'POST',
+    `/admin/teams/${enc(team)}/keys`,
+    { label: o.label, expires_at: o.expiresAt, ...budgetField(o), ...limitFields(o) },
+  ]),
+);
+addLimitOptions(
+  keys
+    .command('update <id>')
+    .description("change a key's limits, label or expiry (only the flags given)")
+    .option('--label <label>', 'what the key is for')
+    .option('--expires-at <iso>', 'expiry, e.g. 2027-01-01T00:00:00Z')
+    .option('--budget <tokens>', 'its own budget per period ("none" removes it)', budgetOrNone)
+    .addOption(new Option('--period <period>', "the key's budget period").choices(periods)),
+).action(
+  adminAction((id: string, o: LimitFlags & { label?: string; expiresAt?: string; budget?: number | 'none'; period?: string }) => [
+    'PATCH',
+    `/admin/keys/${enc(id)}`,
+    { label: o.label, expires_at: o.expiresAt, ...budgetField(o), ...limitFields(o) },
+  ]),
+);
 keys
   .command('list')
   .option('--team <team>', 'only this team')
@@ -157,11 +181,15 @@ program
   .description('the usage ledger per group: requests, tokens spent and saved, hits, rejections')
   .option('--from <day>', 'first day, YYYY-MM-DD (UTC; default: first of this month)')
   .option('--to <day>', 'last day, YYYY-MM-DD (default: last of this month)')
-  .option('--group-by <keys>', 'comma-separated subset of team, model, day', 'team')
+  .option('--group-by <keys>', 'comma-separated subset of team, model, day, key', 'team')
+  .option('--team <team>', 'only this team')
+  .option('--key <id>', 'only this key')
   .addOption(new Option('--format <format>', 'output format').choices(['json', 'csv']).default('json'))
   .action(
-    adminAction((o: { from?: string; to?: string; groupBy: string; format: string }) => {
+    adminAction((o: { from?: string; to?: string; groupBy: string; format: string; team?: string; key?: string }) => {
       const query = new URLSearchParams({ group_by: o.groupBy, format: o.format });
+      if (o.team) query.set('team', o.team);
+      if (o.key) query.set('key', o.key);
       if (o.from) query.set('from', o.from);
       if (o.to) query.set('to', o.to);
       return ['GET', `/admin/usage?${query}`];

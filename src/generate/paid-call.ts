@@ -45,12 +45,12 @@ const NO_GENERATION: GenerationFacts = { id: null, status: null, tokensSpent: 0,
 export class PaidPath {
   constructor(private readonly deps: PaidPathDeps) {}
 
-  /** Reserves the estimate for `model` against the team's budget and the account floor (throws 402/429/503). */
+  /** Reserves the estimate for `model` against every limit of the key and its team, and the account floor (throws 402/429/503). */
   reserve(principal: Principal, model: string): Promise<Reservation> {
     const { quota } = this.deps;
     const estimate = quota.estimate(model);
     return inSpan(this.deps.tracer, 'quota.reserve', { 'gateway.team': principal.team.name, 'gateway.model': model, 'gateway.tokens_estimate': estimate }, () =>
-      quota.reserve(principal.team, model, estimate),
+      quota.reserve(principal, model, estimate),
     );
   }
 
@@ -89,6 +89,7 @@ export class PaidPath {
       if (res.status !== 200) {
         if (res.status === 402) this.deps.balance.exhausted();
         await this.release(reservation);
+        facts.budgetRemaining = this.deps.quota.spendableAfter(reservation, 0);
       }
       return res;
     });
@@ -108,6 +109,9 @@ export class PaidPath {
     facts.tokensSpent = generation.status === 'pending' ? 0 : generation.tokensSpent;
     // The key goes with a pending job only; a result in hand is cached by the caller. The team may poll its generation.
     await this.applyOutcome(reservation, generation, generation.status === 'pending' ? cacheKey : null, true);
+    // A pending job keeps its estimate reserved; a failed one is released.
+    const charged = generation.status === 'pending' ? reservation.amount : generation.status === 'failed' ? 0 : generation.tokensSpent;
+    facts.budgetRemaining = this.deps.quota.spendableAfter(reservation, charged);
     return generation;
   }
 

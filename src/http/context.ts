@@ -15,6 +15,8 @@ export interface RequestFacts {
   upstreamMs?: number;
   /** Streamed answers: ms from the request's arrival to the first event written to the client. */
   ttfbMs?: number;
+  /** What the key may still spend after this request (x-gateway-budget-remaining), when the paid path knows it. */
+  budgetRemaining?: number | null;
   /** How the generate request ended, for metrics: upstream, hit, coalesced, quota_rejected, rate_limited, error. */
   outcome?: string;
 }

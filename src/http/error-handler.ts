@@ -85,6 +85,8 @@ export function installErrorHandling(app: FastifyInstance, bodyLimit: number): v
     if (known) {
       if (known.statusCode >= 500) request.log.warn({ err: known.cause ?? known, code: known.code }, 'request failed');
       request.facts.outcome ??= known.statusCode === 402 ? 'quota_rejected' : known.statusCode === 429 ? 'rate_limited' : 'error';
+      // A 429 says when to retry in the standard header as well as in the body.
+      if (typeof known.extra.retry_after === 'number') reply.header('retry-after', String(known.extra.retry_after));
       return reply.code(known.statusCode).send(known.toBody());
     }
     request.log.error({ err }, 'unexpected error');

@@ -23,8 +23,8 @@ export const errorBodySchema = {
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad request: not JSON, not a JSON object, or malformed',
   401: 'not_authenticated: no, unknown, revoked or expired credential',
-  402: 'insufficient_tokens: the budget or the account balance cannot cover the request',
-  403: 'forbidden',
+  402: 'insufficient_tokens: a budget (details.scope team or key), max_tokens_per_request (request) or the account balance cannot cover the request',
+  403: 'forbidden, or model_not_allowed (details.model, details.scope team or key)',
   404: 'not_found',
   409: 'conflict: it exists already',
   413: 'payload_too_large',

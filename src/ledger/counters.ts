@@ -1,8 +1,8 @@
-// The usage ledger's shape: counters aggregated per (day, team, model), written by settlement
+// The usage ledger's shape: counters aggregated per (day, team, model, key), written by settlement
 // (charges, atomically with the budget) and by the savings batch (hits, coalesced answers).
 // Both store backends, the usage report and the CLI read these names from here.
 
-/** Ledger counters, aggregated per (day, team, model). */
+/** Ledger counters, aggregated per (day, team, model, key). */
 export interface LedgerCounters {
   requests: number;
   tokens_spent: number;
@@ -18,11 +18,14 @@ export interface LedgerRow extends LedgerCounters {
   day: string; // YYYY-MM-DD (UTC)
   team: string;
   model: string;
+  /** The key's id, or '' for counts made before keys were recorded. */
+  key: string;
 }
 
 /** Counts that cost nothing (cache hits, coalesced answers), batched by ./savings.ts. */
 export interface SavingsRow {
   team: string;
+  key: string;
   model: string;
   day: string;
   hits: number;

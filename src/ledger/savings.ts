@@ -1,5 +1,5 @@
 // Counts that cost nothing (cache hits, coalesced answers, tokens saved) are gathered in memory
-// per (team, model, day) and written to the ledger in one batch every flush interval and on
+// per (day, team, model, key) and written to the ledger in one batch every flush interval and on
 // close, so the hit path never waits on the store. A crash loses at most one interval of
 // these counts, never a charge (charges are written by settlement, atomically).
 import type { Clock } from '../clock.js';
@@ -22,30 +22,30 @@ export class SavingsLedger {
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  /** One answer served without spending: `tokensSaved` is what upstream would have charged. */
-  record(team: string, model: string, kind: SavingKind, tokensSaved: number): void {
-    const row = this.row(team, model);
+  /** One answer served without spending to `keyId`'s request: `tokensSaved` is what upstream would have charged. */
+  record(team: string, model: string, kind: SavingKind, tokensSaved: number, keyId = ''): void {
+    const row = this.row(team, model, keyId);
     if (!row) return;
     if (kind === 'hit') row.hits++;
     else row.coalesced++;
     row.tokens_saved += Math.max(0, tokensSaved);
   }
 
-  private row(team: string, model: string): SavingsRow | null {
+  private row(team: string, model: string, keyId: string): SavingsRow | null {
     const day = ledgerDay(this.clock.now());
-    const key = JSON.stringify([day, team, model]);
-    let row = this.pending.get(key);
+    const group = JSON.stringify([day, team, model, keyId]);
+    let row = this.pending.get(group);
     if (!row) {
       if (this.pending.size >= MAX_PENDING_GROUPS) return null;
-      row = { team, model, day, hits: 0, coalesced: 0, tokens_saved: 0 };
-      this.pending.set(key, row);
+      row = { team, key: keyId, model, day, hits: 0, coalesced: 0, tokens_saved: 0 };
+      this.pending.set(group, row);
     }
     return row;
   }
 
   /** A saving known only later (a shared job's cost once it ended): tokens only, its request was counted then. */
-  addSaved(team: string, model: string, tokensSaved: number): void {
-    const row = this.row(team, model);
+  addSaved(team: string, model: string, tokensSaved: number, keyId = ''): void {
+    const row = this.row(team, model, keyId);
     if (row) row.tokens_saved += Math.max(0, tokensSaved);
   }
 

@@ -1,20 +1,26 @@
 // Reading the durable ledger: a usage query (range of UTC days, grouping by any of team,
-// model, day), the rows summed per group, and CSV that opens as CSV (header row, RFC 4180
-// quoting). GET /admin/usage and the CLI's `usage` serve it; it never reaches upstream.
+// model, day, key, optionally one team's or one key's rows), the rows summed per group, and
+// CSV that opens as CSV (header row, RFC 4180 quoting). GET /admin/usage and the CLI's
+// `usage` serve it; it never reaches upstream and names a key only by its id and label.
 import { errors } from '../errors.js';
 import { ledgerDay } from '../quota/periods.js';
 import { COUNTERS, emptyCounters, type LedgerCounters, type LedgerRow } from './counters.js';
 
-export const GROUP_KEYS = ['team', 'model', 'day'] as const;
+export const GROUP_KEYS = ['team', 'model', 'day', 'key'] as const;
 export type GroupKey = (typeof GROUP_KEYS)[number];
 
-export type UsageRow = Partial<Record<GroupKey, string>> & LedgerCounters & { hit_ratio: number | null };
+export type UsageRow = Partial<Record<GroupKey, string>> & { key_label?: string | null } & LedgerCounters & {
+  hit_ratio: number | null;
+};
 
 export interface UsageQuery {
   from: string;
   to: string;
   groupBy: GroupKey[];
   format: 'json' | 'csv';
+  /** Only this team's, or this key's, rows. */
+  team?: string;
+  key?: string;
 }
 
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
@@ -52,15 +58,15 @@ export function parseUsageQuery(query: RawQuery, now: number): UsageQuery {
   const groupBy: GroupKey[] = [];
   for (const word of (param(query, 'group_by') ?? 'team').split(',').map((w) => w.trim()).filter(Boolean)) {
     if (!(GROUP_KEYS as readonly string[]).includes(word)) {
-      throw errors.validation(`group_by takes team, model and day; not ${JSON.stringify(word)}`, {
-        fields: { group_by: 'comma-separated subset of team, model, day' },
+      throw errors.validation(`group_by takes team, model, day and key; not ${JSON.stringify(word)}`, {
+        fields: { group_by: 'comma-separated subset of team, model, day, key' },
       });
     }
     if (!groupBy.includes(word as GroupKey)) groupBy.push(word as GroupKey);
   }
   const format = param(query, 'format') || 'json';
   if (format !== 'json' && format !== 'csv') throw errors.validation('format is json or csv', { fields: { format: 'json | csv' } });
-  return { from, to, groupBy, format };
+  return { from, to, groupBy, format, team: param(query, 'team') || undefined, key: param(query, 'key') || undefined };
 }
 
 /** Share of requests answered without spending (cache hits and coalesced answers). */
@@ -103,15 +109,30 @@ export function csvField(value: unknown): string {
 }
 
 export function toCsv(rows: UsageRow[], groupBy: GroupKey[]): string {
-  const columns: Array<keyof UsageRow> = [...groupBy, ...COUNTERS, 'hit_ratio'];
+  const columns: Array<keyof UsageRow> = [];
+  for (const k of groupBy) columns.push(...(k === 'key' ? (['key', 'key_label'] as const) : [k]));
+  columns.push(...COUNTERS, 'hit_ratio');
   const lines = [columns.join(','), ...rows.map((row) => columns.map((c) => csvField(row[c])).join(','))];
   return lines.join('\r\n') + '\r\n';
 }
 
-/** The ledger over the query's days, summed per its groups. */
+/**
+ * The ledger over the query's days (one team's or key's rows if it names one), summed per its
+ * groups; grouped by key, each row also names the key's label, from `keyLabels`.
+ */
 export async function readUsage(
   store: { ledger(from: string, to: string): Promise<LedgerRow[]> },
   query: UsageQuery,
+  keyLabels: () => Promise<Map<string, string | null>>,
 ): Promise<{ rows: UsageRow[]; totals: UsageRow }> {
-  return aggregate(await store.ledger(query.from, query.to), query.groupBy);
+  const ledger = (await store.ledger(query.from, query.to)).filter(
+    (row) => (!query.team || row.team === query.team) && (!query.key || row.key === query.key),
+  );
+  const out = aggregate(ledger, query.groupBy);
+  if (query.groupBy.includes('key')) {
+    // Counts from before keys were recorded have key ''.
+    const labels = await keyLabels();
+    for (const row of out.rows) row.key_label = labels.get(row.key ?? '') ?? null;
+  }
+  return out;
 }

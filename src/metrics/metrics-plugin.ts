@@ -61,7 +61,7 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): 
     const outcome = outcomeOf(facts, reply.statusCode);
     // The ledger keeps the model as requested, like settlement does; only labels are folded.
     if ((outcome === 'hit' || outcome === 'coalesced') && team && facts.model) {
-      savings.record(team, facts.model, outcome, facts.tokensSaved ?? 0);
+      savings.record(team, facts.model, outcome, facts.tokensSaved ?? 0, request.principal?.key.id);
     }
   });
   app.addHook('onResponse', async (request, reply) => {

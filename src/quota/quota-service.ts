@@ -5,11 +5,12 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { errors } from '../errors.js';
-import type { Team } from '../teams/team-store.js';
+import type { Principal } from '../auth/authenticator.js';
+import type { BudgetPeriod, Team } from '../teams/team-store.js';
 import type { AccountBalance } from './account-balance.js';
 import type { AccountStore } from './account-store.js';
 import { ledgerDay, periodOf } from './periods.js';
-import type { QuotaStore, SettleOutcome } from './quota-store.js';
+import type { LimitScope, QuotaStore, RateWindow, ReserveInput, SettleOutcome } from './quota-store.js';
 import { reservationId } from './reservation-id.js';
 
 export interface Reservation {
@@ -21,6 +22,12 @@ export interface Reservation {
   period: Team['budget']['period'];
   /** False when the store was unreachable and quota.on_store_error let the request through. */
   held: boolean;
+  /** The key it was made with and the period its spend counts in (absent in jobs recorded before keys were). */
+  key?: { id: string; period: BudgetPeriod } | null;
+  /** Scopes whose tokens_per_minute window counted the estimate, corrected at settlement. */
+  tokenWindows?: LimitScope[];
+  /** Room under the tightest token limit right after reserving (null: none applies). */
+  left?: number | null;
 }
 
 export interface TeamBudgetView {
@@ -32,7 +39,12 @@ export interface TeamBudgetView {
   resets_at: string | null;
 }
 
+/** How long a key's last seen remaining figure answers a cache hit's header. */
+const REMAINING_FRESH_MS = 1_000;
+
 export class QuotaService {
+  private readonly lastRemaining = new Map<string, { value: number; at: number }>();
+
   constructor(
     private readonly store: QuotaStore,
     private readonly catalog: Catalog,
@@ -55,8 +67,33 @@ export class QuotaService {
     return periodOf(team.budget.period, this.clock.now(), this.config.timezone);
   }
 
-  async reserve(team: Team, model: string, amount: number): Promise<Reservation> {
+  /** The limits a request with this key must fit, as the store takes them. */
+  private limitsOf(principal: Principal, now: number): Pick<ReserveInput, 'budgetTokens' | 'periodId' | 'key' | 'windows'> {
+    const { team, key } = principal;
+    const windows: RateWindow[] = [];
+    for (const [scope, limits] of [['team', team.rate_limit], ['key', key.rate_limit]] as const) {
+      for (const limit of ['requests_per_minute', 'tokens_per_minute'] as const) {
+        const max = limits?.[limit];
+        if (max !== undefined) windows.push({ scope, limit, max });
+      }
+    }
+    return {
+      budgetTokens: team.budget.tokens,
+      periodId: periodOf(team.budget.period, now, this.config.timezone).id,
+      key: { id: key.id, budgetTokens: key.budget?.tokens ?? null, periodId: periodOf(keyPeriod(principal), now, this.config.timezone).id },
+      windows,
+    };
+  }
+
+  /**
+   * Reserves `amount` for a request with this key: it must fit the account floor, the
+   * request ceiling, and, in one atomic store step, the team's and the key's budgets and rate
+   * windows. A refusal reserves nothing and never reaches upstream.
+   */
+  async reserve(principal: Principal, model: string, amount: number): Promise<Reservation> {
+    const { team, key } = principal;
     const now = this.clock.now();
+    const limits = this.limitsOf(principal, now);
     const reservation: Reservation = {
       id: reservationId(now),
       team: team.name,
@@ -64,14 +101,26 @@ export class QuotaService {
       amount,
       period: team.budget.period,
       held: true,
+      key: { id: key.id, period: keyPeriod(principal) },
+      tokenWindows: limits.windows.filter((w) => w.limit === 'tokens_per_minute').map((w) => w.scope),
     };
+    const at = { team: team.name, key: key.id, model, day: ledgerDay(now) };
+    const ceiling = Math.min(team.max_tokens_per_request ?? Infinity, key.max_tokens_per_request ?? Infinity);
     let accountHeld = false;
     try {
-      // The account first (held across replicas, ./account-store.ts), then the team; a team
-      // refusal gives the account hold back. Nothing is charged before both hold.
+      if (amount > ceiling) {
+        await this.store.countRejection(at);
+        throw errors.insufficientTokens(`This request may cost up to ${amount} tokens, above the ${ceiling} allowed per request`, {
+          scope: 'request',
+          requested: amount,
+          max_tokens_per_request: ceiling,
+        });
+      }
+      // The account first (held across replicas, ./account-store.ts), then the team and key; a
+      // refusal there gives the account hold back. Nothing is charged before both hold.
       const account = await this.account.reserve(reservation.id, amount, this.config.account_floor, this.config.lease_ms, now);
       if (!account.ok) {
-        await this.store.countRejection({ team: team.name, model, day: ledgerDay(now) });
+        await this.store.countRejection(at);
         throw errors.insufficientTokens('The account balance cannot cover this request', {
           scope: 'account',
           requested: amount,
@@ -79,40 +128,40 @@ export class QuotaService {
         });
       }
       accountHeld = true;
-      const period = this.period(team);
-      const result = await this.store.reserve({
-        team: team.name,
-        reservationId: reservation.id,
-        amount,
-        budgetTokens: team.budget.tokens,
-        periodId: period.id,
-        leaseMs: this.config.lease_ms,
-        requestsPerMinute: team.rate_limit?.requests_per_minute ?? null,
-        model,
-        day: ledgerDay(now),
-        now,
-      });
-      if (result.ok) return reservation;
+      const result = await this.store.reserve({ team: team.name, reservationId: reservation.id, amount, leaseMs: this.config.lease_ms, model, day: at.day, now, ...limits });
+      if (result.ok) return { ...reservation, left: result.left };
       await this.releaseAccount(reservation.id);
       accountHeld = false;
       if (result.reason === 'rate_limit') {
         const retryAfter = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+        const limitsOfScope = result.scope === 'team' ? team.rate_limit : key.rate_limit;
         throw errors.rateLimited(retryAfter, {
+          limit: result.limit,
+          scope: result.scope,
           team: team.name,
-          requests_per_minute: team.rate_limit?.requests_per_minute ?? null,
+          ...(result.scope === 'key' ? { key: key.id } : {}),
+          [result.limit]: limitsOfScope?.[result.limit] ?? null,
         });
       }
-      throw errors.insufficientTokens(`Team ${team.name} has not enough budget left for this request`, {
-        scope: 'team',
-        team: team.name,
-        budget: team.budget.tokens,
-        period: team.budget.period,
-        spent: result.spent,
-        reserved: result.reserved,
-        remaining: Math.max(0, team.budget.tokens - result.spent - result.reserved),
-        requested: amount,
-        resets_at: period.resetsAt,
-      });
+      const budget = result.scope === 'team' ? team.budget : key.budget!;
+      const period = periodOf(budget.period, now, this.config.timezone);
+      throw errors.insufficientTokens(
+        result.scope === 'team'
+          ? `Team ${team.name} has not enough budget left for this request`
+          : `Key ${key.id} has not enough budget left for this request`,
+        {
+          scope: result.scope,
+          team: team.name,
+          ...(result.scope === 'key' ? { key: key.id } : {}),
+          budget: budget.tokens,
+          period: budget.period,
+          spent: result.spent,
+          reserved: result.reserved,
+          remaining: Math.max(0, budget.tokens - result.spent - result.reserved),
+          requested: amount,
+          resets_at: period.resetsAt,
+        },
+      );
     } catch (err) {
       if ((err as { name?: string }).name === 'GatewayError') throw err;
       if (accountHeld) await this.releaseAccount(reservation.id);
@@ -137,6 +186,8 @@ export class QuotaService {
       model: reservation.model,
       day: ledgerDay(now),
       now,
+      key: reservation.key ? { id: reservation.key.id, periodId: periodOf(reservation.key.period, now, this.config.timezone).id } : null,
+      tokenWindows: reservation.tokenWindows ?? [],
       grant: generationId ? { generationId, team: reservation.team } : undefined,
     });
     if (settled) {
@@ -162,7 +213,9 @@ export class QuotaService {
 
   /** Upstream may or may not have done the work: keep the reservation until a poll or the lease decides. */
   async outcomeUnknown(reservation: Reservation): Promise<void> {
-    await this.store.markUnknown({ team: reservation.team, model: reservation.model, day: ledgerDay(this.clock.now()) });
+    await this.store.markUnknown({
+      team: reservation.team, key: reservation.key?.id ?? '', model: reservation.model, day: ledgerDay(this.clock.now()),
+    });
   }
 
   async view(team: Team): Promise<TeamBudgetView> {
@@ -178,10 +231,49 @@ export class QuotaService {
     };
   }
 
-  /** What the team may still spend now: its budget left, never more than the account above its floor. */
-  async spendable(team: Team): Promise<number> {
-    const { remaining } = await this.view(team);
-    const account = this.balance.tokens;
-    return account === null ? remaining : Math.max(0, Math.min(remaining, account - this.config.account_floor));
+  /**
+   * What this key may still spend now: the tightest of its team's and its own budgets and
+   * token windows, never more than the account holds above its floor.
+   */
+  async spendable(principal: Principal): Promise<number> {
+    const now = this.clock.now();
+    const room = await this.store.room({ team: principal.team.name, now, ...this.limitsOf(principal, now) });
+    return this.capped(room ?? Infinity);
   }
+
+  /** What the key may still spend after this reservation settled at `actual` (the reserve's figure, refunded). */
+  spendableAfter(reservation: Reservation, actual: number): number | null {
+    if (reservation.left === undefined || !reservation.held || !reservation.key) return null;
+    const value = this.capped((reservation.left ?? Infinity) + reservation.amount - actual);
+    this.remember(reservation.key.id, value);
+    return value;
+  }
+
+  /**
+   * `spendable` for answers that spent nothing (cache hits, shared answers): the figure this
+   * replica last saw for the key, if under REMAINING_FRESH_MS old, so a hit costs no store call.
+   */
+  async remaining(principal: Principal): Promise<number> {
+    const seen = this.lastRemaining.get(principal.key.id);
+    if (seen && this.clock.now() - seen.at < REMAINING_FRESH_MS) return seen.value;
+    const value = await this.spendable(principal);
+    this.remember(principal.key.id, value);
+    return value;
+  }
+
+  private remember(keyId: string, value: number): void {
+    if (this.lastRemaining.size >= 10_000) this.lastRemaining.clear();
+    this.lastRemaining.set(keyId, { value, at: this.clock.now() });
+  }
+
+  private capped(room: number): number {
+    const account = this.balance.tokens === null ? Infinity : this.balance.tokens - this.config.account_floor;
+    const value = Math.max(0, Math.min(room, account));
+    return Number.isFinite(value) ? value : 0;
+  }
+}
+
+/** A key's spend counts in its own budget's period, else its team's. */
+function keyPeriod({ team, key }: Principal): BudgetPeriod {
+  return key.budget?.period ?? team.budget.period;
 }

@@ -6,6 +6,23 @@ import type { LedgerRow, SavingsRow } from '../ledger/counters.js';
 
 export type { LedgerCounters, LedgerRow, SavingsRow } from '../ledger/counters.js';
 
+export type LimitScope = 'team' | 'key';
+export type RateLimitName = 'requests_per_minute' | 'tokens_per_minute';
+
+/** A sliding one-minute window a reservation must fit: it weighs 1 (requests) or its estimate (tokens). */
+export interface RateWindow {
+  scope: LimitScope;
+  limit: RateLimitName;
+  max: number;
+}
+
+/** The key a reservation is made with: its own budget (null = none; its spend is counted anyway). */
+export interface KeyQuota {
+  id: string;
+  budgetTokens: number | null;
+  periodId: string;
+}
+
 export interface ReserveInput {
   team: string;
   reservationId: string;
@@ -16,8 +33,10 @@ export interface ReserveInput {
   /** Identifies the current budget period (e.g. `day:2026-01-15`, `month:2026-01`, `total`); a new id starts from zero spent. */
   periodId: string;
   leaseMs: number;
-  /** Team requests per minute, or null for none. Counted only for reservations made. */
-  requestsPerMinute: number | null;
+  /** The key's own budget, checked with the team's in the same atomic step. */
+  key: KeyQuota | null;
+  /** Team and key rate windows; a reservation made counts in each, a refusal in none. */
+  windows: RateWindow[];
   model: string;
   day: string;
   /** Current time (ms) from the gateway's clock. */
@@ -25,9 +44,14 @@ export interface ReserveInput {
 }
 
 export type ReserveResult =
-  | { ok: true; spent: number; reserved: number }
-  | { ok: false; reason: 'budget'; spent: number; reserved: number }
-  | { ok: false; reason: 'rate_limit'; retryAfterMs: number };
+  /** `left`: the tightest room after this reservation (team and key budgets, token windows); null = no limit. */
+  | { ok: true; spent: number; reserved: number; left: number | null }
+  /** `spent`/`reserved` of the budget that refused (the team's or the key's). */
+  | { ok: false; reason: 'budget'; scope: LimitScope; spent: number; reserved: number }
+  | { ok: false; reason: 'rate_limit'; scope: LimitScope; limit: RateLimitName; retryAfterMs: number };
+
+/** The limits whose room `room()` measures: a reservation's, without the request. */
+export type RoomInput = Pick<ReserveInput, 'team' | 'budgetTokens' | 'periodId' | 'key' | 'windows' | 'now'>;
 
 export type SettleOutcome = 'completed' | 'failed' | 'error';
 
@@ -41,8 +65,20 @@ export interface SettleInput {
   model: string;
   day: string;
   now: number;
+  /** The reservation's key: its spend is charged with the team's. */
+  key: { id: string; periodId: string } | null;
+  /** Scopes whose tokens_per_minute window counted the estimate: corrected to `actual` while still in the window. */
+  tokenWindows: LimitScope[];
   /** Lets `team` poll this generation (src/generations/grant-store.ts), written in the same step: one commit, not two. */
   grant?: { generationId: string; team: string };
+}
+
+/** Where a ledger count lands: day, team, model and key ('' when none). */
+export interface LedgerPlace {
+  team: string;
+  key: string;
+  model: string;
+  day: string;
 }
 
 export interface TeamUsage {
@@ -60,9 +96,11 @@ export interface QuotaStore {
   /** Keeps a reservation for longer (pending async jobs, outcome-unknown requests). */
   extend(team: string, reservationId: string, leaseMs: number, now: number): Promise<void>;
   /** Counts one outcome-unknown request in the ledger; the reservation stays until settled or its lease ends. */
-  markUnknown(input: { team: string; model: string; day: string }): Promise<void>;
-  /** Counts a refusal that did not reach the store's own checks (account floor). */
-  countRejection(input: { team: string; model: string; day: string }): Promise<void>;
+  markUnknown(input: LedgerPlace): Promise<void>;
+  /** Counts a refusal that did not reach the store's own checks (account floor, max_tokens_per_request). */
+  countRejection(input: LedgerPlace): Promise<void>;
+  /** The tightest room left now under the given budgets and token windows (null = none limits it). */
+  room(input: RoomInput): Promise<number | null>;
   /** Spent and reserved in the given period, after sweeping expired leases. */
   usage(team: string, periodId: string, now: number): Promise<TeamUsage>;
   /** Outstanding reservations across all teams (a gauge). */

@@ -5,14 +5,18 @@ import { sendRedisGrant } from '../generations/grant-store.js';
 import type { RedisConnection } from '../store/connection.js';
 import { extendLua, ledgerAddLua, reserveLua, settleLua, usageLua } from './lua/quota-scripts.js';
 import { COUNTERS, emptyCounters } from '../ledger/counters.js';
-import type { LedgerCounters, LedgerRow, QuotaStore } from './quota-store.js';
+import { ledgerDay } from './periods.js';
+import type {
+  LedgerCounters, LedgerPlace, LedgerRow, LimitScope, QuotaStore, RateLimitName, RateWindow, ReserveInput, ReserveResult,
+} from './quota-store.js';
 
 /** How long a reservation's record outlives its lease or settlement, to recognise a second settle (see the SQLite store). */
 const SETTLED_KEPT_MS = 3_600_000;
 
+// Reserve and settle take a varying number of keys (one pair per rate window): their first argument is that number.
 const scripts = {
-  egwQuotaReserve: { numberOfKeys: 7, lua: reserveLua },
-  egwQuotaSettle: { numberOfKeys: 6, lua: settleLua },
+  egwQuotaReserve: { lua: reserveLua },
+  egwQuotaSettle: { lua: settleLua },
   egwQuotaExtend: { numberOfKeys: 2, lua: extendLua },
   egwQuotaUsage: { numberOfKeys: 3, lua: usageLua },
   egwQuotaLedgerAdd: { numberOfKeys: 2, lua: ledgerAddLua },
@@ -21,6 +25,16 @@ type ScriptName = keyof typeof scripts;
 type Arg = string | number;
 /** A team is added to an index again at most this often by one process (the set keeps it anyway). */
 const INDEX_REFRESH_MS = 60_000;
+
+/** A ledger hash field's model part: `model`, or `model|@key` for a count made with a key. */
+const ledgerField = (model: string, key: string | undefined) => (key ? `${model}|@${key}` : model);
+
+function parseLedgerField(field: string): { model: string; key: string; counter: keyof LedgerCounters } {
+  const parts = field.split('|');
+  const counter = parts.pop() as keyof LedgerCounters;
+  const key = parts.length > 1 && parts[parts.length - 1].startsWith('@') ? parts.pop()!.slice(1) : '';
+  return { model: parts.join('|'), key, counter };
+}
 
 export interface RedisQuotaStoreOptions {
   /** Take `now` from Redis TIME inside the scripts, so replicas with skewed clocks agree. */
@@ -40,7 +54,13 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
     state: (team: string) => `${prefix}q:${tag(team)}:state`,
     leases: (team: string) => `${prefix}q:${tag(team)}:leases`,
     held: (team: string) => `${prefix}q:${tag(team)}:held`,
-    rate: (team: string) => `${prefix}q:${tag(team)}:rate`,
+    keyState: (team: string, key: string) => `${prefix}q:${tag(team)}:k:${key}:state`,
+    keyHeld: (team: string, key: string) => `${prefix}q:${tag(team)}:k:${key}:held`,
+    /** A rate window's entries (zset) and weights (hash); key counters live under the team's tag too. */
+    window: (team: string, keyId: string | undefined, w: Pick<RateWindow, 'scope' | 'limit'>) => {
+      const base = `${prefix}q:${tag(team)}:w:${w.scope === 'key' ? `k:${keyId}` : 'team'}:${w.limit}`;
+      return [`${base}:at`, `${base}:weight`];
+    },
     record: (team: string, id: string) => `${prefix}q:${tag(team)}:r:${id}`,
     ledger: (team: string, day: string) => `${prefix}ledger:${tag(team)}:${day}`,
     days: (team: string) => `${prefix}ledger:${tag(team)}:days`,
@@ -73,10 +93,36 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
     const [out] = await Promise.all([call[name](...args), ...(also?.() ?? [])]);
     return out;
   };
-  const ledgerAdd = (team: string, model: string, day: string, add: Partial<LedgerCounters>) => {
+  const ledgerAdd = ({ team, model, day, key }: LedgerPlace, add: Partial<LedgerCounters>) => {
     const pairs = Object.entries(add).flat() as Arg[];
-    return run(team, [k.ledgerTeams], 'egwQuotaLedgerAdd', [k.ledger(team, day), k.days(team), day, model, ...pairs]);
+    return run(team, [k.ledgerTeams], 'egwQuotaLedgerAdd', [
+      k.ledger(team, day), k.days(team), day, ledgerField(model, key || undefined), ...pairs,
+    ]);
   };
+  /** A key's state and held hashes; without a key, names no script writes (it checks the key id first). */
+  const keyKeys = (team: string, keyId: string | undefined) => [k.keyState(team, keyId ?? '-'), k.keyHeld(team, keyId ?? '-')];
+
+  const decide = async (i: ReserveInput, probe: boolean): Promise<ReserveResult> => {
+    const keys = [
+      k.state(i.team), k.leases(i.team), k.held(i.team), k.record(i.team, i.reservationId),
+      k.ledger(i.team, i.day), k.days(i.team), ...keyKeys(i.team, i.key?.id),
+      ...i.windows.flatMap((w) => k.window(i.team, i.key?.id, w)),
+    ];
+    const out = (await run(i.team, probe ? [] : [k.quotaTeams, k.ledgerTeams], 'egwQuotaReserve', [
+      keys.length, ...keys,
+      i.reservationId, i.amount, i.budgetTokens ?? '', i.periodId, i.leaseMs, ledgerField(i.model, i.key?.id), i.day,
+      i.now, useTime, i.leaseMs + SETTLED_KEPT_MS,
+      i.key?.id ?? '', i.key?.budgetTokens ?? '', i.key?.periodId ?? '', probe ? '1' : '0',
+      i.windows.length, ...i.windows.flatMap((w) => [w.scope, w.limit, w.max]),
+    ])) as string[];
+    const [verdict, a, b, c] = out;
+    if (verdict === 'rate_limit') {
+      return { ok: false, reason: 'rate_limit', scope: a as LimitScope, limit: b as RateLimitName, retryAfterMs: Number(c) };
+    }
+    if (verdict === 'budget') return { ok: false, reason: 'budget', scope: a as LimitScope, spent: Number(b), reserved: Number(c) };
+    return { ok: true, spent: Number(a), reserved: Number(b), left: c === '' ? null : Number(c) };
+  };
+
   const redisNow = async () => {
     const [sec, micro] = await redis.time();
     return Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
@@ -84,25 +130,26 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
 
   return {
     async reserve(i) {
-      const out = (await run(i.team, [k.quotaTeams, k.ledgerTeams], 'egwQuotaReserve', [
-        k.state(i.team), k.leases(i.team), k.held(i.team), k.rate(i.team), k.record(i.team, i.reservationId),
-        k.ledger(i.team, i.day), k.days(i.team),
-        i.reservationId, i.amount, i.budgetTokens ?? '', i.periodId, i.leaseMs, i.requestsPerMinute ?? '',
-        i.model, i.day, i.now, useTime, i.leaseMs + SETTLED_KEPT_MS,
-      ])) as [string, string, string?];
-      const [verdict, a, b] = out;
-      if (verdict === 'rate_limit') return { ok: false, reason: 'rate_limit', retryAfterMs: Number(a) };
-      if (verdict === 'budget') return { ok: false, reason: 'budget', spent: Number(a), reserved: Number(b) };
-      return { ok: true, spent: Number(a), reserved: Number(b) };
+      return decide(i, false);
+    },
+
+    async room(i) {
+      const out = await decide({ ...i, reservationId: '-', amount: 0, leaseMs: 0, model: '', day: ledgerDay(i.now) }, true);
+      return out.ok ? out.left : null;
     },
 
     async settle(i) {
-      const { grant } = i;
+      const { grant, key } = i;
       const failed = i.outcome === 'failed' || i.outcome === 'error' ? '1' : '0';
-      const out = await run(i.team, [k.ledgerTeams], 'egwQuotaSettle', [
+      const keys = [
         k.state(i.team), k.leases(i.team), k.held(i.team), k.record(i.team, i.reservationId),
-        k.ledger(i.team, i.day), k.days(i.team),
-        i.reservationId, i.actual, i.periodId, i.model, i.day, failed, SETTLED_KEPT_MS,
+        k.ledger(i.team, i.day), k.days(i.team), ...keyKeys(i.team, key?.id),
+        ...(i.tokenWindows ?? []).map((scope) => k.window(i.team, key?.id, { scope, limit: 'tokens_per_minute' })[1]),
+      ];
+      const out = await run(i.team, [k.ledgerTeams], 'egwQuotaSettle', [
+        keys.length, ...keys,
+        i.reservationId, i.actual, i.periodId, ledgerField(i.model, key?.id), i.day, failed, SETTLED_KEPT_MS,
+        key?.id ?? '', key?.periodId ?? '',
       ], grant && (() => sendRedisGrant(redis, prefix, grant.generationId, grant.team)));
       await conn.waitReplicas(); // store.redis_wait_replicas: the settlement is on the replicas too
       return Number(out) === 1;
@@ -112,12 +159,12 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
       await run(team, [], 'egwQuotaExtend', [k.leases(team), k.record(team, id), id, leaseMs, now, useTime, leaseMs + SETTLED_KEPT_MS]);
     },
 
-    async markUnknown({ team, model, day }) {
-      await ledgerAdd(team, model, day, { requests: 1, outcome_unknown: 1 });
+    async markUnknown(at) {
+      await ledgerAdd(at, { requests: 1, outcome_unknown: 1 });
     },
 
-    async countRejection({ team, model, day }) {
-      await ledgerAdd(team, model, day, { requests: 1, rejections: 1 });
+    async countRejection(at) {
+      await ledgerAdd(at, { requests: 1, rejections: 1 });
     },
 
     async usage(team, periodId, now) {
@@ -140,7 +187,7 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
       // Each row is atomic on its team's slot; rows of different teams cannot share a script.
       await Promise.all(
         rows.map((r) =>
-          ledgerAdd(r.team, r.model, r.day, {
+          ledgerAdd(r, {
             requests: r.hits + r.coalesced, hits: r.hits, coalesced: r.coalesced, tokens_saved: r.tokens_saved,
           }),
         ),
@@ -158,20 +205,20 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
       const rows = new Map<string, LedgerRow>();
       wanted.forEach(({ team, day }, n) => {
         for (const [field, value] of Object.entries(hashes[n])) {
-          const cut = field.lastIndexOf('|');
-          const model = field.slice(0, cut);
-          const counter = field.slice(cut + 1) as keyof LedgerCounters;
-          const id = JSON.stringify([day, team, model]);
+          const { model, key, counter } = parseLedgerField(field);
+          const id = JSON.stringify([day, team, model, key]);
           let row = rows.get(id);
           if (!row) {
-            row = { day, team, model, ...emptyCounters() };
+            row = { day, team, model, key, ...emptyCounters() };
             rows.set(id, row);
           }
           if ((COUNTERS as readonly string[]).includes(counter)) row[counter] += Number(value);
         }
       });
       const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-      return [...rows.values()].sort((a, b) => cmp(a.day, b.day) || cmp(a.team, b.team) || cmp(a.model, b.model));
+      return [...rows.values()].sort(
+        (a, b) => cmp(a.day, b.day) || cmp(a.team, b.team) || cmp(a.model, b.model) || cmp(a.key, b.key),
+      );
     },
   };
 }

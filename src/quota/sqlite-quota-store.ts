@@ -6,7 +6,9 @@ import type { Database } from 'better-sqlite3';
 import { sqliteGrantWriter } from '../generations/grant-store.js';
 import type { SqliteConnection } from '../store/connection.js';
 import { COUNTERS } from '../ledger/counters.js';
-import type { LedgerCounters, LedgerRow, QuotaStore, ReserveInput, ReserveResult, SettleInput } from './quota-store.js';
+import type {
+  LedgerCounters, LedgerPlace, LedgerRow, QuotaStore, RateWindow, ReserveInput, ReserveResult, RoomInput, SettleInput,
+} from './quota-store.js';
 
 const MINUTE = 60_000;
 /**
@@ -18,6 +20,11 @@ const SETTLED_KEPT_MS = 3_600_000;
 /** Settled ids are pruned oldest first, this many at most per reserve, every PRUNE_EVERY_MS or at once while behind. */
 const PRUNE_BATCH = 1_000;
 const PRUNE_EVERY_MS = 100;
+
+/** Where a reserve's or settle's ledger count lands. */
+const place = (i: { team: string; model: string; day: string; key: { id: string } | null }): LedgerPlace => ({
+  team: i.team, model: i.model, day: i.day, key: i.key?.id ?? '',
+});
 
 interface State {
   spent: number;
@@ -41,13 +48,30 @@ function createSchema(db: Database): void {
     CREATE INDEX IF NOT EXISTS held_reservations_lease ON held_reservations(team, expires_at);
     CREATE TABLE IF NOT EXISTS settled_reservations (
       seq INTEGER PRIMARY KEY, team TEXT NOT NULL, id TEXT NOT NULL, settled_at INTEGER NOT NULL, UNIQUE (team, id));
-    CREATE TABLE IF NOT EXISTS rate_windows (
-      team TEXT PRIMARY KEY, window_start INTEGER NOT NULL, count INTEGER NOT NULL);
-    CREATE TABLE IF NOT EXISTS ledger (
-      day TEXT NOT NULL, team TEXT NOT NULL, model TEXT NOT NULL,
-      ${COUNTERS.map((c) => `${c} ${c.startsWith('tokens_') ? 'NUMERIC' : 'INTEGER'} NOT NULL DEFAULT 0`).join(', ')},
-      PRIMARY KEY (day, team, model));
+    CREATE TABLE IF NOT EXISTS key_quota_state (
+      key_id TEXT PRIMARY KEY, period_id TEXT NOT NULL, spent NUMERIC NOT NULL);
+    CREATE TABLE IF NOT EXISTS rate_events (
+      scope TEXT NOT NULL, id TEXT NOT NULL, at INTEGER NOT NULL, weight NUMERIC NOT NULL,
+      PRIMARY KEY (id, scope)) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS rate_events_window ON rate_events(scope, at);
+    DROP TABLE IF EXISTS rate_windows;
   `);
+  const columns = (table: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
+  if (!columns('held_reservations').includes('key_id')) db.exec(`ALTER TABLE held_reservations ADD COLUMN key_id TEXT`);
+  // The ledger gained the key in its primary key: files from before are carried over with key ''.
+  const ledgerColumns = columns('ledger');
+  db.transaction(() => {
+    if (ledgerColumns.length > 0 && !ledgerColumns.includes('key_id')) db.exec(`ALTER TABLE ledger RENAME TO ledger_before_keys`);
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS ledger (
+        day TEXT NOT NULL, team TEXT NOT NULL, model TEXT NOT NULL, key_id TEXT NOT NULL DEFAULT '',
+        ${COUNTERS.map((c) => `${c} ${c.startsWith('tokens_') ? 'NUMERIC' : 'INTEGER'} NOT NULL DEFAULT 0`).join(', ')},
+        PRIMARY KEY (day, team, model, key_id));`);
+    if (ledgerColumns.length > 0 && !ledgerColumns.includes('key_id')) {
+      db.exec(`INSERT INTO ledger (day, team, model, ${COUNTERS.join(', ')})
+        SELECT day, team, model, ${COUNTERS.join(', ')} FROM ledger_before_keys; DROP TABLE ledger_before_keys;`);
+    }
+  }).immediate();
   // Files written before the split kept every reservation, settled or not, in `reservations`.
   db.transaction(() => {
     const old = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'reservations'`).get();
@@ -83,7 +107,18 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     deleteExpired: db.prepare(`DELETE FROM held_reservations WHERE team = ? AND expires_at <= ?`),
     isHeld: db.prepare(`SELECT 1 FROM held_reservations WHERE team = ? AND id = ?`).pluck(),
     isSettled: db.prepare(`SELECT 1 FROM settled_reservations WHERE team = ? AND id = ?`).pluck(),
-    hold: db.prepare(`INSERT INTO held_reservations (team, id, amount, expires_at) VALUES (?, ?, ?, ?)`),
+    hold: db.prepare(`INSERT INTO held_reservations (team, id, amount, expires_at, key_id) VALUES (?, ?, ?, ?, ?)`),
+    keyHeld: db.prepare(`SELECT COALESCE(SUM(amount), 0) FROM held_reservations WHERE team = ? AND key_id = ?`).pluck(),
+    getKeyState: db.prepare(`SELECT period_id, spent FROM key_quota_state WHERE key_id = ?`),
+    chargeKey: db.prepare(`
+      INSERT INTO key_quota_state (key_id, period_id, spent) VALUES (@id, @periodId, @actual)
+      ON CONFLICT(key_id) DO UPDATE SET spent = IIF(period_id = excluded.period_id, spent, 0) + excluded.spent,
+        period_id = excluded.period_id`),
+    trimWindow: db.prepare(`DELETE FROM rate_events WHERE scope = ? AND at <= ?`),
+    windowUsed: db.prepare(`SELECT COALESCE(SUM(weight), 0) FROM rate_events WHERE scope = ?`).pluck(),
+    windowEntries: db.prepare(`SELECT at, weight FROM rate_events WHERE scope = ? ORDER BY at`).raw(),
+    count: db.prepare(`INSERT OR REPLACE INTO rate_events (scope, id, at, weight) VALUES (?, ?, ?, ?)`),
+    correct: db.prepare(`UPDATE rate_events SET weight = ? WHERE id = ? AND scope = ?`),
     unhold: db.prepare(`DELETE FROM held_reservations WHERE team = ? AND id = ? RETURNING amount`).pluck(),
     markSettled: db.prepare(`INSERT OR IGNORE INTO settled_reservations (team, id, settled_at) VALUES (?, ?, ?)`),
     // A lease that already ran out is over even if no sweep has noticed yet; a shorter one never cuts it.
@@ -94,24 +129,20 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     prune: db.prepare(`
       DELETE FROM settled_reservations
       WHERE seq IN (SELECT seq FROM settled_reservations ORDER BY seq LIMIT ?) AND settled_at < ?`),
-    getRate: db.prepare(`SELECT window_start, count FROM rate_windows WHERE team = ?`),
-    putRate: db.prepare(`
-      INSERT INTO rate_windows (team, window_start, count) VALUES (?, ?, ?)
-      ON CONFLICT(team) DO UPDATE SET window_start = excluded.window_start, count = excluded.count`),
     heldCount: db.prepare(`SELECT COUNT(*) FROM held_reservations WHERE team = ? AND expires_at > ?`).pluck(),
     outstanding: db.prepare(`SELECT COUNT(*) FROM held_reservations WHERE expires_at > ?`).pluck(),
     bump: db.prepare(`
-      INSERT INTO ledger (day, team, model, ${COUNTERS.join(', ')})
-      VALUES (@day, @team, @model, ${COUNTERS.map((c) => `@${c}`).join(', ')})
-      ON CONFLICT(day, team, model) DO UPDATE SET ${COUNTERS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`),
+      INSERT INTO ledger (day, team, model, key_id, ${COUNTERS.join(', ')})
+      VALUES (@day, @team, @model, @key, ${COUNTERS.map((c) => `@${c}`).join(', ')})
+      ON CONFLICT(day, team, model, key_id) DO UPDATE SET ${COUNTERS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`),
     ledger: db.prepare(`
-      SELECT day, team, model, ${COUNTERS.join(', ')} FROM ledger
-      WHERE day >= ? AND day <= ? ORDER BY day, team, model`),
+      SELECT day, team, model, key_id AS key, ${COUNTERS.join(', ')} FROM ledger
+      WHERE day >= ? AND day <= ? ORDER BY day, team, model, key_id`),
   };
   const grant = sqliteGrantWriter(db);
 
-  const bump = (day: string, team: string, model: string, add: Partial<LedgerCounters>) => {
-    const row: Record<string, unknown> = { day, team, model };
+  const bump = ({ day, team, model, key }: LedgerPlace, add: Partial<LedgerCounters>) => {
+    const row: Record<string, unknown> = { day, team, model, key };
     for (const c of COUNTERS) row[c] = add[c] ?? 0;
     q.bump.run(row);
   };
@@ -141,39 +172,75 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     if (q.prune.run(PRUNE_BATCH, cutoff).changes === PRUNE_BATCH) prunedAt = -Infinity;
   };
 
-  const reserve = (i: ReserveInput): ReserveResult => {
+  /** A window's rows: `team|scope|limit`, the key's id standing for `key`. */
+  const windowScope = (team: string, keyId: string | undefined, w: Pick<RateWindow, 'scope' | 'limit'>) =>
+    `${team}|${w.scope === 'key' ? `key:${keyId}` : 'team'}|${w.limit}`;
+
+  /** When a window will have room for `weight` more (ms from now); a weight above its max never fits: a minute. */
+  const retryAfter = (scope: string, used: number, weight: number, max: number, now: number): number => {
+    for (const [at, w] of q.windowEntries.all(scope) as [number, number][]) {
+      used -= w;
+      if (used + weight <= max) return at + MINUTE - now;
+    }
+    return MINUTE;
+  };
+
+  /**
+   * One decision over every limit a request must fit. With `probe`, nothing is checked or
+   * written beyond sweeps: it measures the room left (see QuotaStore.room).
+   */
+  const decide = (i: ReserveInput, probe: boolean): ReserveResult => {
     pruneMaybe(i.now);
     const st = load(i.team, i.periodId);
     const freed = sweep(i.team, i.now);
     st.reserved = Math.max(0, st.reserved - freed);
     // The state row is written once, and only when something changed (a sweep, a reservation).
     const keep = () => freed > 0 && q.putState.run(i.team, i.periodId, st.spent, st.reserved);
-    // A retried reserve (e.g. resent after a dropped connection) must not hold twice.
-    if (q.isHeld.get(i.team, i.reservationId) || q.isSettled.get(i.team, i.reservationId)) {
+    const refuse = (result: ReserveResult): ReserveResult => {
       keep();
-      return { ok: true, ...st };
+      bump(place(i), { requests: 1, rejections: 1 });
+      return result;
+    };
+    // A retried reserve (e.g. resent after a dropped connection) must not hold twice.
+    if (!probe && (q.isHeld.get(i.team, i.reservationId) || q.isSettled.get(i.team, i.reservationId))) {
+      keep();
+      return { ok: true, ...st, left: null };
     }
-    const window = i.now - (i.now % MINUTE);
-    let count = 0;
-    if (i.requestsPerMinute !== null) {
-      const rate = q.getRate.get(i.team) as { window_start: number; count: number } | undefined;
-      count = rate?.window_start === window ? rate.count : 0;
-      if (count >= i.requestsPerMinute) {
-        keep();
-        bump(i.day, i.team, i.model, { requests: 1, rejections: 1 });
-        return { ok: false, reason: 'rate_limit', retryAfterMs: window + MINUTE - i.now };
+    const rooms: number[] = [];
+    const windows = i.windows.map((w) => {
+      const scope = windowScope(i.team, i.key?.id, w);
+      q.trimWindow.run(scope, i.now - MINUTE);
+      const weight = w.limit === 'tokens_per_minute' ? i.amount : 1;
+      const used = Number(q.windowUsed.get(scope));
+      if (w.limit === 'tokens_per_minute') rooms.push(w.max - used - weight);
+      return { ...w, scope: w.scope, key: scope, weight, used };
+    });
+    if (!probe) {
+      for (const w of windows) {
+        if (w.used + w.weight <= w.max) continue;
+        return refuse({ ok: false, reason: 'rate_limit', scope: w.scope, limit: w.limit, retryAfterMs: retryAfter(w.key, w.used, w.weight, w.max, i.now) });
       }
     }
-    if (i.budgetTokens !== null && st.spent + st.reserved + i.amount > i.budgetTokens) {
+    if (i.budgetTokens !== null) {
+      if (!probe && st.spent + st.reserved + i.amount > i.budgetTokens) return refuse({ ok: false, reason: 'budget', scope: 'team', ...st });
+      rooms.push(i.budgetTokens - st.spent - st.reserved - i.amount);
+    }
+    if (i.key && i.key.budgetTokens !== null) {
+      const row = q.getKeyState.get(i.key.id) as { period_id: string; spent: number } | undefined;
+      const ks = { spent: row?.period_id === i.key.periodId ? row.spent : 0, reserved: Number(q.keyHeld.get(i.team, i.key.id)) };
+      if (!probe && ks.spent + ks.reserved + i.amount > i.key.budgetTokens) return refuse({ ok: false, reason: 'budget', scope: 'key', ...ks });
+      rooms.push(i.key.budgetTokens - ks.spent - ks.reserved - i.amount);
+    }
+    const left = rooms.length > 0 ? Math.max(0, Math.min(...rooms)) : null;
+    if (probe) {
       keep();
-      bump(i.day, i.team, i.model, { requests: 1, rejections: 1 });
-      return { ok: false, reason: 'budget', ...st };
+      return { ok: true, ...st, left };
     }
     st.reserved += i.amount;
     q.putState.run(i.team, i.periodId, st.spent, st.reserved);
-    q.hold.run(i.team, i.reservationId, i.amount, i.now + i.leaseMs);
-    if (i.requestsPerMinute !== null) q.putRate.run(i.team, window, count + 1);
-    return { ok: true, ...st };
+    q.hold.run(i.team, i.reservationId, i.amount, i.now + i.leaseMs, i.key?.id ?? null);
+    for (const w of windows) q.count.run(w.key, i.reservationId, i.now, w.weight);
+    return { ok: true, ...st, left };
   };
 
   const settle = (i: SettleInput): boolean => {
@@ -182,8 +249,12 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     // Held (even if its lease ran out unswept): release it. Swept or never held: already released.
     const release = (q.unhold.get(i.team, i.reservationId) as number | undefined) ?? 0;
     q.chargeState.run({ team: i.team, periodId: i.periodId, actual: i.actual, release });
+    if (i.key) q.chargeKey.run({ id: i.key.id, periodId: i.key.periodId, actual: i.actual });
+    for (const scope of i.tokenWindows ?? []) { // absent in settlements journaled before token windows
+      q.correct.run(i.actual, i.reservationId, windowScope(i.team, i.key?.id, { scope, limit: 'tokens_per_minute' }));
+    }
     const failed = i.outcome === 'failed' || i.outcome === 'error' ? 1 : 0;
-    bump(i.day, i.team, i.model, { requests: 1, tokens_spent: i.actual, failures: failed });
+    bump(place(i), { requests: 1, tokens_spent: i.actual, failures: failed });
     return true;
   };
 
@@ -195,20 +266,23 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
 
   const savingsTx = db.transaction((rows: Parameters<QuotaStore['addSavings']>[0]) => {
     for (const r of rows) {
-      bump(r.day, r.team, r.model, {
+      bump(r, {
         requests: r.hits + r.coalesced, hits: r.hits, coalesced: r.coalesced, tokens_saved: r.tokens_saved,
       });
     }
   });
   const bumpTx = db.transaction(bump);
+  const probe = (i: RoomInput) =>
+    decide({ ...i, reservationId: '', amount: 0, leaseMs: 0, model: '', day: '' }, true) as { left: number | null };
 
   return {
     // The request path's decisions commit with the other writes of their turn (group commit).
-    reserve: (input) => conn.writes.run(() => reserve(input)),
+    reserve: (input) => conn.writes.run(() => decide(input, false)),
     settle: (input) => conn.writes.run(() => settle(input)),
     extend: async (team, id, leaseMs, now) => void q.extend.run({ team, id, now, until: now + leaseMs }),
-    markUnknown: async ({ team, model, day }) => bumpTx.immediate(day, team, model, { requests: 1, outcome_unknown: 1 }),
-    countRejection: async ({ team, model, day }) => bumpTx.immediate(day, team, model, { requests: 1, rejections: 1 }),
+    markUnknown: async (at) => bumpTx.immediate(at, { requests: 1, outcome_unknown: 1 }),
+    countRejection: async (at) => bumpTx.immediate(at, { requests: 1, rejections: 1 }),
+    room: async (input) => conn.writes.run(() => probe(input).left),
     usage: async (team, periodId, now) => usageTx.immediate(team, periodId, now),
     outstanding: async (now) => Number(q.outstanding.get(now)),
     addSavings: async (rows) => savingsTx.immediate(rows),

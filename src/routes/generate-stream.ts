@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { parseGenerateBody } from '../generate/request-body.js';
 import { logRequest } from '../http/request-log.js';
+import { assertModelAllowed } from '../limits/model-access.js';
 import type { Services } from '../services.js';
 import { generateStreamSchema } from './schemas.js';
 import { serveStream } from '../stream/serve-stream.js';
@@ -12,6 +13,7 @@ export async function generateStreamRoutes(app: FastifyInstance, opts: { service
   const { services } = opts;
   app.post('/api/v2/generate/stream', { schema: generateStreamSchema }, async (request, reply) => {
     const parsed = parseGenerateBody(request.body);
+    assertModelAllowed(request.principal!, parsed.model, services.catalog.category(parsed.model));
     return serveStream(services, request, reply, parsed, 'reference');
   });
   // A stream whose client left is still read to its end, but fastify's onResponse never runs

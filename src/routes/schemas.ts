@@ -45,8 +45,15 @@ const cacheHeaders = {
   'x-gateway-cache': { description: 'hit | miss | coalesced | bypass', type: 'string', enum: ['hit', 'miss', 'coalesced', 'bypass'] },
   'x-gateway-tokens-saved': { description: 'On hit and coalesced: the tokens the team did not pay', type: 'string' },
 };
+const plainHeaders = {
+  ...cacheHeaders,
+  'x-gateway-budget-remaining': {
+    description: "What this key may still spend now: the tightest of its team's and its own budgets and tokens per minute, and the account above its floor",
+    type: 'string',
+  },
+};
 
-const generateErrors = errorResponses(400, 401, 402, 413, 422, 429, 500, 502, 503, 504);
+const generateErrors = errorResponses(400, 401, 402, 403, 413, 422, 429, 500, 502, 503, 504);
 
 const generateBody = {
   description: 'Forwarded to upstream byte for byte; fields the gateway does not know still reach upstream. Any content type is read as JSON.',
@@ -64,7 +71,7 @@ export const generateSchema: DocumentedSchema = {
   response: {
     200: {
       description: 'The upstream answer (a generation, or pending for async models), or an SSE stream when "stream": true',
-      headers: cacheHeaders,
+      headers: plainHeaders,
       content: {
         'application/json': { schema: generation },
         'text/event-stream': { schema: { type: 'string' } },
@@ -99,10 +106,11 @@ export const generationSchema: DocumentedSchema = {
 export const balanceSchema: DocumentedSchema = {
   tags,
   security,
-  summary: "The team's view of the balance",
+  summary: "The key's view of the balance",
   response: {
     200: {
-      description: 'token_balance: what this team may still spend now (its budget left, never more than the account holds)',
+      description:
+        "token_balance: what this key may still spend now (the tightest of its team's and its own budgets and tokens per minute, never more than the account holds above its floor)",
       type: 'object',
       required: ['token_balance', 'plan', 'plan_expires_at'],
       properties: {

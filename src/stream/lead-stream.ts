@@ -34,7 +34,6 @@ export async function leadStream(
 ): Promise<FastifyReply> {
   const { services, request, reply, parsed } = ctx;
   const { quota, upstream, paid, config } = services;
-  const team = request.principal!.team;
   const facts = request.facts;
   const release = (shared: Shared = null) => {
     handle?.share(shared);
@@ -70,7 +69,7 @@ export async function leadStream(
     new ClientSubscriber(writer, {
       variant: ctx.variant,
       leader: true,
-      spendable: () => quota.spendable(team),
+      spendable: () => quota.spendable(request.principal!),
       onFinish: (result, detached) => {
         facts.tokensSpent = result.tokensSpent;
         facts.upstreamMs = performance.now() - started;

@@ -34,7 +34,7 @@ export async function replayHit(
   facts.tokensSpent = 0;
   facts.tokensSaved = answer.tokensSaved;
   await services.cache.entitle(key, answer, team.name);
-  const balance = variant === 'guide' ? await services.quota.spendable(team).catch(() => null) : null;
+  const balance = variant === 'guide' ? await services.quota.spendable(request.principal!).catch(() => null) : null;
   reply.hijack();
   const writer = new SseWriter(reply.raw, 0, () => (facts.ttfbMs = reply.elapsedTime));
   writer.start({ 'x-gateway-cache': outcome, 'x-gateway-tokens-saved': String(answer.tokensSaved) });

@@ -115,7 +115,7 @@ function follow(ctx: StreamContext, broadcast: Broadcast, opened: OpenOutcome): 
     new ClientSubscriber(writer, {
       variant: ctx.variant,
       leader: false,
-      spendable: () => services.quota.spendable(team),
+      spendable: () => services.quota.spendable(request.principal!),
       onGenerationId: grant,
       onFinish: (result, detached) => {
         facts.tokensSaved = result.tokensSpent;

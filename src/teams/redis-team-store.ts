@@ -82,6 +82,11 @@ export function createRedisTeamStore(conn: RedisConnection): TeamStore {
       await conn.waitReplicas();
       return true;
     },
+    async updateKey(key) {
+      if (!(await redis.hexists(k.keys, key.id))) return false;
+      await redis.multi().hset(k.keys, key.id, JSON.stringify(key)).incr(k.version).exec();
+      return true;
+    },
     version: async () => Number((await redis.get(k.version)) ?? 0),
   };
 }

@@ -71,6 +71,7 @@ export function createSqliteTeamStore(conn: SqliteConnection): TeamStore {
     findKeyByHash: async (hash) => parse<ApiKeyRecord>(q.keyByHash.get(hash)),
     listKeys: async (team) => parseAll<ApiKeyRecord>(team ? q.listTeamKeys.all(team) : q.listKeys.all()),
     revokeKey: async (id, at) => revokeTx(id, at),
+    updateKey: async (key) => write(() => q.putKey.run(JSON.stringify(key), key.id).changes > 0) as boolean,
     version: async () => Number(q.version.get()),
   };
 }

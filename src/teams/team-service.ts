@@ -5,38 +5,29 @@ import { z } from 'zod';
 import type { Clock } from '../clock.js';
 import { errors } from '../errors.js';
 import { generateKeyId, generateTeamKey, hashKey } from '../auth/keys.js';
+import { budgetInput, budgetPatch, limitsInput, mergeLimits } from '../limits/limits.js';
 import type { ApiKeyRecord, Team, TeamStore } from './team-store.js';
 
 const teamName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _, at most 63 characters');
-const budgetTokens = z.number().int().nonnegative();
-const budgetPeriod = z.enum(['day', 'week', 'month', 'total']);
-const budgetSchema = z.object({ tokens: budgetTokens, period: budgetPeriod.default('month') }).strict();
-/** A change names only what changes: no defaults here, so a budget without `period` keeps the team's period. */
-const budgetPatchSchema = z.object({ tokens: budgetTokens.optional(), period: budgetPeriod.optional() }).strict();
-const rateLimitSchema = z.object({ requests_per_minute: z.number().int().positive() }).strict().nullable();
 const cacheSchema = z.object({ share: z.boolean() }).strict();
+const expiresAt = z.iso
+  .datetime({ offset: true, error: 'an ISO 8601 date-time with a time zone, e.g. 2027-01-01T00:00:00Z' })
+  .nullable()
+  .optional();
 
 export const createTeamSchema = z
-  .object({
-    name: teamName,
-    budget: budgetSchema,
-    rate_limit: rateLimitSchema.optional(),
-    cache: cacheSchema.optional(),
-  })
+  .object({ name: teamName, budget: budgetInput, cache: cacheSchema.optional(), ...limitsInput })
   .strict();
 export const updateTeamSchema = z
-  .object({ budget: budgetPatchSchema.optional(), rate_limit: rateLimitSchema.optional(), cache: cacheSchema.optional() })
+  .object({ budget: budgetPatch.optional(), cache: cacheSchema.optional(), ...limitsInput })
   .strict();
 export const issueKeySchema = z
-  .object({
-    label: z.string().max(200).nullable().optional(),
-    expires_at: z.iso
-      .datetime({ offset: true, error: 'an ISO 8601 date-time with a time zone, e.g. 2027-01-01T00:00:00Z' })
-      .nullable()
-      .optional(),
-  })
+  .object({ label: z.string().max(200).nullable().optional(), expires_at: expiresAt, budget: budgetInput.nullable().optional(), ...limitsInput })
+  .strict();
+export const updateKeySchema = z
+  .object({ label: z.string().max(200).nullable().optional(), expires_at: expiresAt, budget: budgetPatch.nullable().optional(), ...limitsInput })
   .strict();
 
 /** A key as listed: everything but the hash. */
@@ -75,7 +66,7 @@ export class TeamService {
     const team: Team = {
       name: body.name,
       budget: body.budget,
-      rate_limit: body.rate_limit ?? null,
+      ...mergeLimits({}, body),
       cache: body.cache ?? { share: true },
       created_at: now,
       updated_at: now,
@@ -101,7 +92,7 @@ export class TeamService {
     const next: Team = {
       ...team,
       budget: { ...team.budget, ...patch.budget },
-      rate_limit: patch.rate_limit === undefined ? team.rate_limit : patch.rate_limit,
+      ...mergeLimits(team, patch),
       cache: patch.cache ?? team.cache,
       updated_at: this.stamp(),
     };
@@ -115,12 +106,16 @@ export class TeamService {
     this.onChange();
   }
 
+  private assertFuture(expiresAt: string | null | undefined): void {
+    if (expiresAt && Date.parse(expiresAt) <= this.clock.now()) {
+      throw errors.validation('expires_at is in the past', { fields: { expires_at: 'must be in the future' } });
+    }
+  }
+
   async issueKey(teamName: string, input: unknown): Promise<IssuedKey> {
     const body = parseInput(issueKeySchema, input);
     await this.get(teamName);
-    if (body.expires_at && Date.parse(body.expires_at) <= this.clock.now()) {
-      throw errors.validation('expires_at is in the past', { fields: { expires_at: 'must be in the future' } });
-    }
+    this.assertFuture(body.expires_at);
     const secret = generateTeamKey();
     const record: ApiKeyRecord = {
       id: generateKeyId(),
@@ -130,6 +125,8 @@ export class TeamService {
       created_at: this.stamp(),
       expires_at: body.expires_at ? new Date(body.expires_at).toISOString() : null,
       revoked_at: null,
+      budget: body.budget ?? null,
+      ...mergeLimits({}, body),
     };
     await this.store.insertKey(record);
     this.onChange();
@@ -150,11 +147,41 @@ export class TeamService {
     return publicKey((await this.store.getKey(id)) as ApiKeyRecord);
   }
 
-  /** Issues a new key for the same team and label, and revokes the old one. */
+  /**
+   * Changes a key's limits, label or expiry (only the fields given; `null` removes a limit).
+   * Bumps the registry version, so every replica applies it within one revocation poll.
+   * Returns the key before and after, for the caller's audit record.
+   */
+  async updateKey(id: string, input: unknown): Promise<{ before: PublicKey; after: PublicKey }> {
+    const patch = parseInput(updateKeySchema, input);
+    const key = await this.store.getKey(id);
+    if (!key || key.revoked_at) throw errors.notFound(`No active key ${id}`);
+    this.assertFuture(patch.expires_at);
+    let budget = key.budget ?? null;
+    if (patch.budget === null) budget = null;
+    else if (patch.budget) {
+      const tokens = patch.budget.tokens ?? budget?.tokens;
+      if (tokens === undefined) throw errors.validation('A key without a budget needs budget.tokens', { fields: { 'budget.tokens': 'required' } });
+      budget = { tokens, period: patch.budget.period ?? budget?.period ?? 'month' };
+    }
+    const next: ApiKeyRecord = {
+      ...key,
+      label: patch.label === undefined ? key.label : patch.label,
+      expires_at: patch.expires_at === undefined ? key.expires_at : patch.expires_at && new Date(patch.expires_at).toISOString(),
+      budget,
+      ...mergeLimits(key, patch),
+    };
+    if (!(await this.store.updateKey(next))) throw errors.notFound(`No active key ${id}`);
+    this.onChange();
+    return { before: publicKey(key), after: publicKey(next) };
+  }
+
+  /** Issues a new key for the same team, label and limits, and revokes the old one. */
   async rotateKey(id: string): Promise<IssuedKey> {
     const old = await this.store.getKey(id);
     if (!old || old.revoked_at) throw errors.notFound(`No active key ${id}`);
-    const issued = await this.issueKey(old.team, { label: old.label, expires_at: old.expires_at });
+    const { id: _id, team, hash: _hash, created_at: _at, revoked_at: _revoked, ...kept } = old;
+    const issued = await this.issueKey(team, kept);
     await this.revokeKey(id);
     return issued;
   }

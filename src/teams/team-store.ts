@@ -1,17 +1,21 @@
 // What the gateway keeps about teams and their keys, and the interface both backends
 // implement. Keys are kept only as a SHA-256 hash; the secret itself is never stored.
+import type { Limits, RateLimit } from '../limits/limits.js';
+
 export type BudgetPeriod = 'day' | 'week' | 'month' | 'total';
 
-export interface Team {
+/** A team and its limits (src/limits/limits.ts); its keys may narrow them, never widen. */
+export interface Team extends Limits {
   name: string;
   budget: { tokens: number; period: BudgetPeriod };
-  rate_limit: { requests_per_minute: number } | null;
+  rate_limit: RateLimit | null;
   cache: { share: boolean };
   created_at: string;
   updated_at: string;
 }
 
-export interface ApiKeyRecord {
+/** A key and its own limits inside its team's (absent or null: only the team's apply). */
+export interface ApiKeyRecord extends Limits {
   id: string;
   team: string;
   label: string | null;
@@ -20,6 +24,7 @@ export interface ApiKeyRecord {
   created_at: string;
   expires_at: string | null;
   revoked_at: string | null;
+  budget?: { tokens: number; period: BudgetPeriod } | null;
 }
 
 export interface TeamStore {
@@ -34,6 +39,8 @@ export interface TeamStore {
   findKeyByHash(hash: string): Promise<ApiKeyRecord | null>;
   listKeys(team?: string): Promise<ApiKeyRecord[]>;
   revokeKey(id: string, revokedAt: string): Promise<boolean>;
+  /** Replaces a key's record (its limits, label, expiry); false if there is no such key. */
+  updateKey(key: ApiKeyRecord): Promise<boolean>;
   /** A counter bumped by every change to teams or keys; replicas poll it to drop cached keys. */
   version(): Promise<number>;
 }

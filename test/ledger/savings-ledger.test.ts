@@ -83,7 +83,7 @@ describe('savings flusher', () => {
     await vi.advanceTimersByTimeAsync(999);
     expect(written).toHaveLength(0);
     await vi.advanceTimersByTimeAsync(1);
-    expect(written).toEqual([[{ team: 'ml', model: 'gpt-5', day: '2026-01-15', hits: 1, coalesced: 0, tokens_saved: 2 }]]);
+    expect(written).toEqual([[{ team: 'ml', key: '', model: 'gpt-5', day: '2026-01-15', hits: 1, coalesced: 0, tokens_saved: 2 }]]);
     savings.record('ml', 'gpt-5', 'coalesced', 2);
     await savings.stop();
     expect(written).toHaveLength(2);

@@ -66,6 +66,10 @@ describe('OpenAPI', () => {
     await asAdmin('POST', '/admin/keys/key_nope/rotate'); // 404
     await asAdmin('DELETE', `/admin/keys/${rotated.id}`);
     await asAdmin('DELETE', '/admin/keys/key_nope'); // 404
+    const narrow = (await asAdmin('POST', '/admin/teams/ml/keys', { allowed_models: ['dall-e-3'], budget: { tokens: 100, period: 'day' } })).json();
+    await asAdmin('PATCH', `/admin/keys/${narrow.id}`, { rate_limit: { tokens_per_minute: 50 }, budget: { tokens: 200 } });
+    await asAdmin('PATCH', `/admin/keys/${narrow.id}`, { allowed_models: 'all' }); // 422
+    await asAdmin('PATCH', '/admin/keys/key_nope', { label: 'x' }); // 404
     await asAdmin('POST', '/admin/teams', { name: 'broke', budget: { tokens: 0 } });
     const brokeKey = (await asAdmin('POST', '/admin/teams/broke/keys', {})).json().key as string;
     await asAdmin('POST', '/admin/teams', { name: 'slow', budget: { tokens: 1_000_000 }, rate_limit: { requests_per_minute: 1 } });
@@ -89,6 +93,7 @@ describe('OpenAPI', () => {
     await generate(brokeKey, { model: 'gpt-5', prompt: 'no budget' }); // 402
     await generate(slowKey, { model: 'gpt-5', prompt: 'first' });
     await generate(slowKey, { model: 'gpt-5', prompt: 'second' }); // 429
+    await generate(narrow.key as string, { model: 'gpt-5', prompt: 'not this model' }); // 403
     gw.sim.injectFault(500, 1);
     await generate(key, { model: 'gpt-5', prompt: 'upstream fails' }, { 'cache-control': 'no-store' });
     gw.sim.injectFault('drop', 1);
@@ -103,6 +108,7 @@ describe('OpenAPI', () => {
     await record('GET', '/api/v2/user/history', { key }); // never forwarded: 404
 
     await asAdmin('GET', '/admin/usage?group_by=team,model');
+    await asAdmin('GET', '/admin/usage?group_by=key&team=ml');
     await asAdmin('GET', '/admin/usage?format=csv');
     await asAdmin('GET', '/admin/usage?group_by=planet'); // 422
     await asAdmin('GET', '/admin/status');

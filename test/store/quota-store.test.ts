@@ -5,26 +5,29 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGrantStore } from '../../src/generations/grant-store.js';
 import { createRedisQuotaStore } from '../../src/quota/redis-quota-store.js';
 import { createSqliteQuotaStore } from '../../src/quota/sqlite-quota-store.js';
-import type { QuotaStore, ReserveInput, SettleInput } from '../../src/quota/quota-store.js';
+import type { LimitScope, QuotaStore, RateWindow, ReserveInput, SettleInput } from '../../src/quota/quota-store.js';
 import type { StoreConnection } from '../../src/store/connection.js';
 import { backends, storeBackends, cleanup, reopen } from '../helpers/backends.js';
 
 const T0 = Date.UTC(2026, 0, 15, 12, 0, 30); // 30 s into a minute window
 const LEASE = 60_000;
 const PERIOD = 'month:2026-01';
-const zero = { requests: 0, tokens_spent: 0, tokens_saved: 0, hits: 0, coalesced: 0, rejections: 0, failures: 0, outcome_unknown: 0 };
+const zero = { key: '', requests: 0, tokens_spent: 0, tokens_saved: 0, hits: 0, coalesced: 0, rejections: 0, failures: 0, outcome_unknown: 0 };
 
 const storeOf = (conn: StoreConnection): QuotaStore =>
   conn.kind === 'sqlite' ? createSqliteQuotaStore(conn) : createRedisQuotaStore(conn);
 
 const res = (over: Partial<ReserveInput> = {}): ReserveInput => ({
   team: 'ml', reservationId: randomUUID(), amount: 100, budgetTokens: 1000, periodId: PERIOD, leaseMs: LEASE,
-  requestsPerMinute: null, model: 'flux', day: '2026-01-15', now: T0, ...over,
+  key: null, windows: [], model: 'flux', day: '2026-01-15', now: T0, ...over,
 });
 const done = (r: ReserveInput, actual: number, over: Partial<SettleInput> = {}): SettleInput => ({
   team: r.team, reservationId: r.reservationId, actual, outcome: 'completed', periodId: r.periodId,
-  model: r.model, day: r.day, now: r.now, ...over,
+  model: r.model, day: r.day, now: r.now, key: r.key && { id: r.key.id, periodId: r.key.periodId },
+  tokenWindows: r.windows.filter((w) => w.limit === 'tokens_per_minute').map((w) => w.scope), ...over,
 });
+const rpm = (max: number, scope: LimitScope = 'team'): RateWindow => ({ scope, limit: 'requests_per_minute', max });
+const tpm = (max: number, scope: LimitScope = 'team'): RateWindow => ({ scope, limit: 'tokens_per_minute', max });
 
 describe.each(storeBackends)('QuotaStore on $name', (backend) => {
   let conn: StoreConnection;
@@ -43,22 +46,22 @@ describe.each(storeBackends)('QuotaStore on $name', (backend) => {
   it('reserves into reserved and settles into spent', async () => {
     const a = res({ amount: 300 });
     const b = res({ amount: 200 });
-    expect(await store.reserve(a)).toEqual({ ok: true, spent: 0, reserved: 300 });
-    expect(await store.reserve(b)).toEqual({ ok: true, spent: 0, reserved: 500 });
+    expect(await store.reserve(a)).toMatchObject({ ok: true, spent: 0, reserved: 300 });
+    expect(await store.reserve(b)).toMatchObject({ ok: true, spent: 0, reserved: 500 });
     expect(await store.settle(done(a, 300))).toBe(true);
     expect(await usage()).toEqual({ spent: 300, reserved: 200, outstanding: 1 });
-    expect(await store.reserve(res({ amount: 500 }))).toEqual({ ok: true, spent: 300, reserved: 700 });
+    expect(await store.reserve(res({ amount: 500 }))).toMatchObject({ ok: true, spent: 300, reserved: 700 });
     expect(await store.reserve(res({ amount: 5000, budgetTokens: null }))).toMatchObject({ ok: true, reserved: 5700 });
   });
 
   it('refuses over budget with the numbers, and the refusal consumes nothing', async () => {
     await store.reserve(res({ amount: 600 }));
-    const refused = await store.reserve(res({ amount: 401, requestsPerMinute: 2 }));
-    expect(refused).toEqual({ ok: false, reason: 'budget', spent: 0, reserved: 600 });
+    const refused = await store.reserve(res({ amount: 401, windows: [rpm(2)] }));
+    expect(refused).toEqual({ ok: false, reason: 'budget', scope: 'team', spent: 0, reserved: 600 });
     expect(await usage()).toEqual({ spent: 0, reserved: 600, outstanding: 1 });
     // Neither budget nor the rate window was used: two more fit the rpm of 2, exactly to the budget.
-    expect(await store.reserve(res({ amount: 200, requestsPerMinute: 2 }))).toMatchObject({ ok: true });
-    expect(await store.reserve(res({ amount: 200, requestsPerMinute: 2 }))).toEqual({ ok: true, spent: 0, reserved: 1000 });
+    expect(await store.reserve(res({ amount: 200, windows: [rpm(2)] }))).toMatchObject({ ok: true });
+    expect(await store.reserve(res({ amount: 200, windows: [rpm(2)] }))).toMatchObject({ ok: true, spent: 0, reserved: 1000 });
     expect((await store.ledger('2026-01-15', '2026-01-15'))[0]).toMatchObject({ requests: 1, rejections: 1 });
   });
 
@@ -142,21 +145,99 @@ describe.each(storeBackends)('QuotaStore on $name', (backend) => {
     expect(await store.reserve(res({ amount: 200 }))).toMatchObject({ ok: false, spent: 600, reserved: 300 });
     expect(await usage(T0, 'month:2026-02')).toEqual({ spent: 0, reserved: 300, outstanding: 1 });
     const feb = res({ amount: 700, periodId: 'month:2026-02', now: T0 + 1000 });
-    expect(await store.reserve(feb)).toEqual({ ok: true, spent: 0, reserved: 1000 });
+    expect(await store.reserve(feb)).toMatchObject({ ok: true, spent: 0, reserved: 1000 });
     await store.settle(done(held, 250, { periodId: 'month:2026-02' }));
     expect(await usage(T0 + 1000, 'month:2026-02')).toEqual({ spent: 250, reserved: 700, outstanding: 1 });
     expect(await usage(T0 + 1000, PERIOD)).toMatchObject({ spent: 0 });
   });
 
-  it('rate limit refuses the (n+1)th in a minute window with retryAfterMs, then allows again', async () => {
-    const r = (now: number) => res({ amount: 10, requestsPerMinute: 3, now });
+  it('requests per minute: a sliding window, no double burst at a minute boundary', async () => {
+    const r = (now: number) => res({ amount: 10, windows: [rpm(3)], now, leaseMs: 10 * LEASE });
+    // Three at 29.990-29.992 s into the minute, the fourth refused until the first is a minute old.
     for (let n = 0; n < 3; n++) expect(await store.reserve(r(T0 + n))).toMatchObject({ ok: true });
-    expect(await store.reserve(r(T0 + 10))).toEqual({ ok: false, reason: 'rate_limit', retryAfterMs: 29_990 });
-    expect(await store.reserve(r(T0 + 29_999))).toEqual({ ok: false, reason: 'rate_limit', retryAfterMs: 1 });
-    expect(await usage(T0 + 29_999)).toEqual({ spent: 0, reserved: 30, outstanding: 3 });
-    expect(await store.reserve(r(T0 + 30_000))).toMatchObject({ ok: true, reserved: 40 });
-    expect(await store.reserve(res({ team: 'other', requestsPerMinute: 3, now: T0 + 30_001 }))).toMatchObject({ ok: true });
-    expect((await store.ledger('2026-01-15', '2026-01-15'))[0]).toMatchObject({ team: 'ml', requests: 2, rejections: 2 });
+    expect(await store.reserve(r(T0 + 10))).toEqual({ ok: false, reason: 'rate_limit', scope: 'team', limit: 'requests_per_minute', retryAfterMs: 59_990 });
+    // Past the calendar minute's end the window still holds all three.
+    expect(await store.reserve(r(T0 + 30_000))).toMatchObject({ ok: false, retryAfterMs: 30_000 });
+    expect(await usage(T0 + 30_000)).toEqual({ spent: 0, reserved: 30, outstanding: 3 });
+    expect(await store.reserve(r(T0 + 60_000))).toMatchObject({ ok: true, reserved: 40 });
+    expect(await store.reserve(r(T0 + 60_000))).toMatchObject({ ok: false, retryAfterMs: 1 });
+    expect(await store.reserve(res({ team: 'other', windows: [rpm(3)], now: T0 + 60_001 }))).toMatchObject({ ok: true });
+    expect((await store.ledger('2026-01-15', '2026-01-15'))[0]).toMatchObject({ team: 'ml', requests: 3, rejections: 3 });
+  });
+
+  it('tokens per minute: counts estimates, corrects them at settlement, says when room comes back', async () => {
+    const key = { id: 'key_a', budgetTokens: null, periodId: PERIOD };
+    const r = (amount: number, now = T0) => res({ amount, now, key, windows: [tpm(250)] });
+    const a = r(100);
+    const b = r(100, T0 + 1000);
+    expect(await store.reserve(a)).toMatchObject({ ok: true, left: 150 });
+    expect(await store.reserve(b)).toMatchObject({ ok: true, left: 50 });
+    expect(await store.reserve(r(100, T0 + 2000))).toEqual({
+      ok: false, reason: 'rate_limit', scope: 'team', limit: 'tokens_per_minute', retryAfterMs: 58_000,
+    });
+    // a cost 20, not 100: 80 come back at once.
+    await store.settle(done(a, 20, { now: T0 + 3000 }));
+    expect(await store.reserve(r(100, T0 + 3000))).toMatchObject({ ok: true, left: 30 });
+    expect(await store.room({ team: 'ml', budgetTokens: null, periodId: PERIOD, key, windows: [tpm(250)], now: T0 + 3000 })).toBe(30);
+    // An estimate above the whole window never fits: a minute.
+    expect(await store.reserve(r(300, T0 + 4000))).toMatchObject({ ok: false, reason: 'rate_limit', retryAfterMs: 60_000 });
+    // A minute after a, its 20 leave the window.
+    expect(await store.room({ team: 'ml', budgetTokens: null, periodId: PERIOD, key, windows: [tpm(250)], now: T0 + 60_000 })).toBe(50);
+  });
+
+  it('a key budget inside the team budget: the tighter refuses, naming its scope; spend is counted per key', async () => {
+    const key = (id: string, budgetTokens: number | null) => ({ id, budgetTokens, periodId: PERIOD });
+    const a = res({ amount: 300, key: key('key_a', 500) });
+    expect(await store.reserve(a)).toMatchObject({ ok: true, left: 200 });
+    expect(await store.reserve(res({ amount: 300, key: key('key_a', 500) }))).toEqual({
+      ok: false, reason: 'budget', scope: 'key', spent: 0, reserved: 300,
+    });
+    await store.settle(done(a, 250));
+    expect(await store.reserve(res({ amount: 250, key: key('key_a', 500) }))).toMatchObject({ ok: true, spent: 250, left: 0 });
+    // Another key of the team has its own budget but shares the team's: 1000 - 250 - 250 = 500 left.
+    expect(await store.reserve(res({ amount: 600, key: key('key_b', 800) }))).toEqual({
+      ok: false, reason: 'budget', scope: 'team', spent: 250, reserved: 250,
+    });
+    expect(await store.reserve(res({ amount: 500, key: key('key_b', null) }))).toMatchObject({ ok: true, left: 0 });
+    // A key's spend starts from zero in a new period of its own budget.
+    const next = res({ amount: 250, key: { id: 'key_a', budgetTokens: 500, periodId: 'month:2026-02' }, budgetTokens: null });
+    expect(await store.reserve(next)).toMatchObject({ ok: true, left: 0 });
+    const rows = await store.ledger('2026-01-15', '2026-01-15');
+    expect(rows.map((row) => [row.key, row.requests, row.tokens_spent, row.rejections])).toEqual([
+      ['key_a', 2, 250, 1],
+      ['key_b', 1, 0, 1],
+    ]);
+  });
+
+  it('a key budget lets exactly 5 of 50 concurrent reserves through on two connections', async () => {
+    const other = await reopen(conn);
+    extra.push(other);
+    const stores = [store, storeOf(other)];
+    const key = { id: 'key_a', budgetTokens: 500, periodId: PERIOD };
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, n) => stores[n % 2].reserve(res({ key, windows: [tpm(10_000), rpm(1000, 'key')] }))),
+    );
+    expect(results.filter((r) => r.ok)).toHaveLength(5);
+    expect(results.filter((r) => !r.ok && r.reason === 'budget' && r.scope === 'key')).toHaveLength(45);
+    expect(await usage()).toMatchObject({ reserved: 500, outstanding: 5 });
+  });
+
+  it('a key budget frees the reservations whose lease ended', async () => {
+    const key = { id: 'key_a', budgetTokens: 100, periodId: PERIOD };
+    await store.reserve(res({ key }));
+    expect(await store.reserve(res({ key, now: T0 + LEASE - 1 }))).toMatchObject({ ok: false, scope: 'key' });
+    expect(await store.reserve(res({ key, now: T0 + LEASE }))).toMatchObject({ ok: true });
+  });
+
+  it('tokens per minute holds under concurrency on two connections', async () => {
+    const other = await reopen(conn);
+    extra.push(other);
+    const stores = [store, storeOf(other)];
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, n) => stores[n % 2].reserve(res({ amount: 10, budgetTokens: null, windows: [tpm(75)] }))),
+    );
+    expect(results.filter((r) => r.ok)).toHaveLength(7);
+    expect(results.filter((r) => !r.ok && r.reason === 'rate_limit')).toHaveLength(33);
   });
 
   it('refunds an estimate above the actual cost', async () => {
@@ -164,15 +245,15 @@ describe.each(storeBackends)('QuotaStore on $name', (backend) => {
     await store.reserve(r);
     await store.settle(done(r, 200));
     expect(await usage()).toEqual({ spent: 200, reserved: 0, outstanding: 0 });
-    expect(await store.reserve(res({ amount: 800 }))).toEqual({ ok: true, spent: 200, reserved: 800 });
+    expect(await store.reserve(res({ amount: 800 }))).toMatchObject({ ok: true, spent: 200, reserved: 800 });
   });
 
   it('records an actual cost above the estimate and the next reserve sees it', async () => {
     const r = res({ amount: 100 });
     await store.reserve(r);
     await store.settle(done(r, 700));
-    expect(await store.reserve(res({ amount: 400 }))).toEqual({ ok: false, reason: 'budget', spent: 700, reserved: 0 });
-    expect(await store.reserve(res({ amount: 300 }))).toEqual({ ok: true, spent: 700, reserved: 300 });
+    expect(await store.reserve(res({ amount: 400 }))).toEqual({ ok: false, reason: 'budget', scope: 'team', spent: 700, reserved: 0 });
+    expect(await store.reserve(res({ amount: 300 }))).toMatchObject({ ok: true, spent: 700, reserved: 300 });
     expect((await store.ledger('2026-01-15', '2026-01-15'))[0]).toMatchObject({ tokens_spent: 700 });
   });
 
@@ -186,12 +267,12 @@ describe.each(storeBackends)('QuotaStore on $name', (backend) => {
     await store.settle(done(a, 90));
     await store.settle(done(b, 0, { outcome: 'failed' }));
     await store.settle(done(c, 0, { outcome: 'error' }));
-    await store.markUnknown({ team: 'ml', model: 'flux', day: day1 });
-    await store.countRejection({ team: 'art', model: 'flux', day: day2 });
+    await store.markUnknown({ team: 'ml', key: '', model: 'flux', day: day1 });
+    await store.countRejection({ team: 'art', key: '', model: 'flux', day: day2 });
     await store.reserve(res({ team: 'art', amount: 5000, day: day2 }));
     await store.addSavings([
-      { team: 'ml', model: 'flux', day: day1, hits: 3, coalesced: 2, tokens_saved: 450 },
-      { team: 'ml', model: 'flux', day: '2026-01-16', hits: 1, coalesced: 0, tokens_saved: 90 },
+      { team: 'ml', key: '', model: 'flux', day: day1, hits: 3, coalesced: 2, tokens_saved: 450 },
+      { team: 'ml', key: '', model: 'flux', day: '2026-01-16', hits: 1, coalesced: 0, tokens_saved: 90 },
     ]);
     const rows = [
       { ...zero, day: day1, team: 'ml', model: 'flux', requests: 7, tokens_spent: 90, tokens_saved: 450, hits: 3, coalesced: 2, outcome_unknown: 1 },
@@ -220,7 +301,7 @@ describe.each(storeBackends)('QuotaStore on $name', (backend) => {
   it('treats a repeated reserve of the same id as one reservation', async () => {
     const r = res({ amount: 400 });
     await store.reserve(r);
-    expect(await store.reserve(r)).toEqual({ ok: true, spent: 0, reserved: 400 });
+    expect(await store.reserve(r)).toMatchObject({ ok: true, spent: 0, reserved: 400 });
     expect(await usage()).toEqual({ spent: 0, reserved: 400, outstanding: 1 });
   });
 });

@@ -10,6 +10,7 @@ const T0 = Date.UTC(2026, 0, 15, 12);
 const KEPT = 3_600_000; // how long settled ids are kept
 const settle = (id: string, actual: number, now = T0): SettleInput => ({
   team: 'ml', reservationId: id, actual, outcome: 'completed', periodId: 'month:2026-01', model: 'flux', day: '2026-01-15', now,
+  key: null, tokenWindows: [],
 });
 
 describe('SQLite QuotaStore schema', () => {
@@ -43,18 +44,34 @@ describe('SQLite QuotaStore schema', () => {
     expect(db.prepare(`SELECT name FROM sqlite_master WHERE name = 'reservations'`).get()).toBeUndefined();
   });
 
+  it('carries ledger rows from before keys were recorded over, with key ""', async () => {
+    db.exec(`
+      CREATE TABLE ledger (day TEXT NOT NULL, team TEXT NOT NULL, model TEXT NOT NULL,
+        requests INTEGER NOT NULL DEFAULT 0, tokens_spent NUMERIC NOT NULL DEFAULT 0, tokens_saved NUMERIC NOT NULL DEFAULT 0,
+        hits INTEGER NOT NULL DEFAULT 0, coalesced INTEGER NOT NULL DEFAULT 0, rejections INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0, outcome_unknown INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (day, team, model));
+      INSERT INTO ledger (day, team, model, requests, tokens_spent) VALUES ('2026-01-15', 'ml', 'flux', 3, 30);
+    `);
+    const store = createSqliteQuotaStore(conn as SqliteConnection);
+    await store.countRejection({ team: 'ml', key: 'key_a', model: 'flux', day: '2026-01-15' });
+    expect((await store.ledger('2026-01-15', '2026-01-15')).map((r) => [r.key, r.requests, r.tokens_spent])).toEqual([
+      ['', 3, 30],
+      ['key_a', 1, 0],
+    ]);
+  });
+
   it('forgets settled ids an hour after settling, oldest first', async () => {
     const store = createSqliteQuotaStore(conn as SqliteConnection);
     const count = () => db.prepare(`SELECT COUNT(*) FROM settled_reservations`).pluck().get();
     for (const [id, at] of [['a', T0], ['b', T0 + 10_000]] as const) {
       await store.reserve({
         team: 'ml', reservationId: id, amount: 10, budgetTokens: null, periodId: 'month:2026-01', leaseMs: 60_000,
-        requestsPerMinute: null, model: 'flux', day: '2026-01-15', now: at,
+        key: null, windows: [], model: 'flux', day: '2026-01-15', now: at,
       });
       expect(await store.settle(settle(id, 10, at))).toBe(true);
     }
     expect(count()).toBe(2);
-    const later = { team: 'ml', amount: 10, budgetTokens: null, periodId: 'month:2026-01', leaseMs: 60_000, requestsPerMinute: null, model: 'flux', day: '2026-01-16' };
+    const later = { team: 'ml', amount: 10, budgetTokens: null, periodId: 'month:2026-01', leaseMs: 60_000, key: null, windows: [], model: 'flux', day: '2026-01-16' };
     await store.reserve({ ...later, reservationId: 'c', now: T0 + KEPT + 5_000 });
     expect(count()).toBe(1);
     expect(await store.settle(settle('b', 10, T0 + KEPT + 5_000))).toBe(false);
@@ -70,7 +87,7 @@ describe('SQLite QuotaStore schema', () => {
     const reserve = (id: string) =>
       store.reserve({
         team: 'ml', reservationId: id, amount: 1, budgetTokens: null, periodId: 'month:2026-01', leaseMs: 60_000,
-        requestsPerMinute: null, model: 'flux', day: '2026-01-16', now: at,
+        key: null, windows: [], model: 'flux', day: '2026-01-16', now: at,
       });
     await reserve('r1');
     expect(count()).toBe(1500);

@@ -23,61 +23,126 @@ local function sweep(leases, held, now)
   if #ids > 0 then redis.call('ZREMRANGEBYSCORE', leases, '-inf', now) end
   return freed
 end
+-- 'model' is the ledger's model|key column pair, joined by the caller (see ledgerField).
 local function bump(ledger, days, day, model, counter, n)
   redis.call('HINCRBYFLOAT', ledger, model .. '|' .. counter, n)
   redis.call('SADD', days, day)
 end
+-- Drops window entries a minute old or older; returns the window's total weight.
+local function trim(z, h, now)
+  local old = redis.call('ZRANGEBYSCORE', z, '-inf', now - 60000)
+  if #old == 0 then return num(redis.call('HGET', h, '#')) end
+  local freed = 0
+  for _, id in ipairs(old) do
+    freed = freed + num(redis.call('HGET', h, id))
+    redis.call('HDEL', h, id)
+  end
+  redis.call('ZREMRANGEBYSCORE', z, '-inf', now - 60000)
+  return tonumber(redis.call('HINCRBYFLOAT', h, '#', -freed))
+end
+-- When the window will have room for weight more (ms from now); a weight above max never fits: a minute.
+local function retryAfter(z, h, used, weight, max, now)
+  local entries = redis.call('ZRANGE', z, 0, -1, 'WITHSCORES')
+  for i = 1, #entries, 2 do
+    used = used - num(redis.call('HGET', h, entries[i]))
+    if used + weight <= max then return tonumber(entries[i + 1]) + 60000 - now end
+  end
+  return 60000
+end
+-- Tokens a key holds in live reservations; entries whose lease ended or was settled are dropped.
+local function keyHeld(kheld, leases, now)
+  local all = redis.call('HGETALL', kheld)
+  local sum = 0
+  for i = 1, #all, 2 do
+    local expires = redis.call('ZSCORE', leases, all[i])
+    if expires and tonumber(expires) > now then sum = sum + tonumber(all[i + 1]) else redis.call('HDEL', kheld, all[i]) end
+  end
+  return sum
+end
 `;
 
 /**
- * KEYS: state, leases, held, rate, record, ledger day, ledger days.
- * ARGV: id, amount, budget ('' = none), periodId, leaseMs, rpm ('' = none), model, day, now,
- * useRedisTime ('1'/'0'), record ttl ms.
- * Returns {'ok', spent, reserved} | {'budget', spent, reserved} | {'rate_limit', retryAfterMs}.
+ * One decision over every limit a request must fit (team budget, key budget, rate windows).
+ * KEYS: state, leases, held, record, ledger day, ledger days, key state, key held, then for
+ * each window its entries (zset id -> time) and weights (hash id -> weight, '#' = total).
+ * ARGV: id, amount, budget ('' = none), periodId, leaseMs, model, day, now, useRedisTime,
+ * record ttl ms, key id ('' = none), key budget ('' = none), key periodId, probe ('1': only
+ * measure the room left), window count, then per window: scope, limit, max.
+ * Returns {'ok', spent, reserved, left ('' = none)} | {'budget', scope, spent, reserved} |
+ * {'rate_limit', scope, limit, retryAfterMs}.
  */
 export const reserveLua = `${common}
 local id, amount, budget, period = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local rpm, model, day = tonumber(ARGV[6]), ARGV[7], ARGV[8]
-local now = clock(ARGV[9], ARGV[10])
+local model, day = ARGV[6], ARGV[7]
+local now = clock(ARGV[8], ARGV[9])
+local keyId, keyBudget, keyPeriod, probe = ARGV[11], tonumber(ARGV[12]), ARGV[13], ARGV[14] == '1'
 local st = redis.call('HMGET', KEYS[1], 'period', 'spent', 'reserved')
 local spent, reserved = num(st[2]), num(st[3])
 if st[1] ~= period then spent = 0 end
 reserved = math.max(0, reserved - sweep(KEYS[2], KEYS[3], now))
 redis.call('HSET', KEYS[1], 'period', period, 'spent', spent, 'reserved', reserved)
 -- A retried reserve (resent after a dropped connection) must not hold twice.
-if redis.call('EXISTS', KEYS[5]) == 1 then return {'ok', fmt(spent), fmt(reserved)} end
-local window = now - (now % 60000)
-local count = 0
-if rpm then
-  local rate = redis.call('HMGET', KEYS[4], 'window', 'count')
-  if tonumber(rate[1]) == window then count = num(rate[2]) end
-  if count >= rpm then
-    bump(KEYS[6], KEYS[7], day, model, 'requests', 1)
-    bump(KEYS[6], KEYS[7], day, model, 'rejections', 1)
-    return {'rate_limit', fmt(window + 60000 - now)}
+if not probe and redis.call('EXISTS', KEYS[4]) == 1 then return {'ok', fmt(spent), fmt(reserved), ''} end
+local function refuse(result)
+  bump(KEYS[5], KEYS[6], day, model, 'requests', 1)
+  bump(KEYS[5], KEYS[6], day, model, 'rejections', 1)
+  return result
+end
+local rooms = {}
+local windows = {}
+for w = 1, tonumber(ARGV[15]) do
+  local scope, limit, max = ARGV[13 + 3 * w], ARGV[14 + 3 * w], tonumber(ARGV[15 + 3 * w])
+  local z, h = KEYS[7 + 2 * w], KEYS[8 + 2 * w]
+  local used = trim(z, h, now)
+  local weight = 1
+  if limit == 'tokens_per_minute' then
+    weight = amount
+    rooms[#rooms + 1] = max - used - weight
   end
+  if not probe and used + weight > max then
+    return refuse({'rate_limit', scope, limit, fmt(retryAfter(z, h, used, weight, max, now))})
+  end
+  windows[#windows + 1] = {z, h, weight}
 end
-if budget and spent + reserved + amount > budget then
-  bump(KEYS[6], KEYS[7], day, model, 'requests', 1)
-  bump(KEYS[6], KEYS[7], day, model, 'rejections', 1)
-  return {'budget', fmt(spent), fmt(reserved)}
+if budget then
+  if not probe and spent + reserved + amount > budget then return refuse({'budget', 'team', fmt(spent), fmt(reserved)}) end
+  rooms[#rooms + 1] = budget - spent - reserved - amount
 end
+if keyId ~= '' and keyBudget then
+  local ks = redis.call('HMGET', KEYS[7], 'period', 'spent')
+  local kspent = num(ks[2])
+  if ks[1] ~= keyPeriod then kspent = 0 end
+  local kreserved = keyHeld(KEYS[8], KEYS[2], now)
+  if not probe and kspent + kreserved + amount > keyBudget then
+    return refuse({'budget', 'key', fmt(kspent), fmt(kreserved)})
+  end
+  rooms[#rooms + 1] = keyBudget - kspent - kreserved - amount
+end
+local left = ''
+if #rooms > 0 then left = fmt(math.max(0, math.min(unpack(rooms)))) end
+if probe then return {'ok', fmt(spent), fmt(reserved), left} end
 reserved = reserved + amount
 redis.call('HSET', KEYS[1], 'reserved', reserved)
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), id)
 redis.call('HSET', KEYS[3], id, amount)
-redis.call('HSET', KEYS[5], 'amount', amount, 'state', 'held')
-redis.call('PEXPIRE', KEYS[5], ARGV[11])
-if rpm then
-  redis.call('HSET', KEYS[4], 'window', window, 'count', count + 1)
-  redis.call('PEXPIRE', KEYS[4], 120000)
+redis.call('HSET', KEYS[4], 'amount', amount, 'state', 'held')
+redis.call('PEXPIRE', KEYS[4], ARGV[10])
+if keyId ~= '' then redis.call('HSET', KEYS[8], id, amount) end
+for _, w in ipairs(windows) do
+  redis.call('ZADD', w[1], now, id)
+  redis.call('HSET', w[2], id, w[3])
+  redis.call('HINCRBYFLOAT', w[2], '#', w[3])
+  redis.call('PEXPIRE', w[1], 120000)
+  redis.call('PEXPIRE', w[2], 120000)
 end
-return {'ok', fmt(spent), fmt(reserved)}
+return {'ok', fmt(spent), fmt(reserved), left}
 `;
 
 /**
- * KEYS: state, leases, held, record, ledger day, ledger days.
- * ARGV: id, actual, periodId, model, day, failed ('1'/'0'), record ttl ms. Returns 1, or 0 if already settled.
+ * KEYS: state, leases, held, record, ledger day, ledger days, key state, key held, then the
+ * weights hash of each tokens_per_minute window that counted this reservation.
+ * ARGV: id, actual, periodId, model, day, failed ('1'/'0'), record ttl ms, key id ('' = none),
+ * key periodId. Returns 1, or 0 if already settled.
  */
 export const settleLua = `${common}
 if redis.call('HGET', KEYS[4], 'state') == 'settled' then return 0 end
@@ -95,6 +160,21 @@ end
 redis.call('HSET', KEYS[1], 'period', period, 'spent', spent + actual, 'reserved', reserved)
 redis.call('HSET', KEYS[4], 'state', 'settled')
 redis.call('PEXPIRE', KEYS[4], ARGV[7])
+if ARGV[8] ~= '' then
+  local ks = redis.call('HMGET', KEYS[7], 'period', 'spent')
+  local kspent = num(ks[2])
+  if ks[1] ~= ARGV[9] then kspent = 0 end
+  redis.call('HSET', KEYS[7], 'period', ARGV[9], 'spent', kspent + actual)
+  redis.call('HDEL', KEYS[8], id)
+end
+-- A token window still holding the estimate takes the actual cost instead.
+for k = 9, #KEYS do
+  local w = redis.call('HGET', KEYS[k], id)
+  if w then
+    redis.call('HSET', KEYS[k], id, actual)
+    redis.call('HINCRBYFLOAT', KEYS[k], '#', actual - tonumber(w))
+  end
+end
 bump(KEYS[5], KEYS[6], day, model, 'requests', 1)
 bump(KEYS[5], KEYS[6], day, model, 'tokens_spent', actual)
 if ARGV[6] == '1' then bump(KEYS[5], KEYS[6], day, model, 'failures', 1) end
