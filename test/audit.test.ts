@@ -97,6 +97,7 @@ describe('audit log over HTTP', () => {
     await run('POST /admin/teams', 'team.create', '/admin/teams', { name: 'ml', budget: { tokens: 1000, period: 'day' } });
     await run('PATCH /admin/teams/:name', 'team.update', '/admin/teams/ml', { budget: { tokens: 2000, period: 'day' } });
     const issued = await run('POST /admin/teams/:name/keys', 'key.issue', '/admin/teams/ml/keys', { label: 'batch' });
+    await run('PATCH /admin/keys/:id', 'key.update', `/admin/keys/${issued.id}`, { rate_limit: { tokens_per_minute: 100 } });
     const rotated = await run('POST /admin/keys/:id/rotate', 'key.rotate', `/admin/keys/${issued.id}/rotate`);
     await run('DELETE /admin/keys/:id', 'key.revoke', `/admin/keys/${rotated.id}`);
     const viewer = await run('POST /admin/tokens', 'token.create', '/admin/tokens', { name: 'grafana', role: 'viewer' });
@@ -111,6 +112,8 @@ describe('audit log over HTTP', () => {
     const byAction = Object.fromEntries(entries.map((e: { action: string }) => [e.action, e]));
     expect(byAction['team.update'].changes).toEqual({ 'budget.tokens': [1000, 2000] });
     expect(byAction['team.create']).toMatchObject({ target: 'ml', changes: { 'budget.period': [null, 'day'] } });
+    expect(byAction['key.update']).toMatchObject({ target: issued.id });
+    expect(Object.keys(byAction['key.update'].changes).join()).toMatch(/rate_limit/);
     expect(byAction['key.rotate']).toMatchObject({ target: issued.id, changes: { replaced_by: [null, rotated.id] } });
     expect(byAction['key.revoke'].changes.revoked_at[0]).toBeNull();
     expect(byAction['token.create'].changes).toMatchObject({ name: [null, 'grafana'], role: [null, 'viewer'] });
