@@ -13,10 +13,11 @@ import type {
 /** How long a reservation's record outlives its lease or settlement, to recognise a second settle (see the SQLite store). */
 const SETTLED_KEPT_MS = 3_600_000;
 
-// Reserve and settle take a varying number of keys (one pair per rate window): their first argument is that number.
+// Reserve and settle always get every rate window's keys (unused ones stay untouched): a fixed
+// key count keeps the first argument a key, which Cluster auto-pipelining routes by.
 const scripts = {
-  egwQuotaReserve: { lua: reserveLua },
-  egwQuotaSettle: { lua: settleLua },
+  egwQuotaReserve: { numberOfKeys: 16, lua: reserveLua },
+  egwQuotaSettle: { numberOfKeys: 10, lua: settleLua },
   egwQuotaExtend: { numberOfKeys: 2, lua: extendLua },
   egwQuotaUsage: { numberOfKeys: 3, lua: usageLua },
   egwQuotaLedgerAdd: { numberOfKeys: 2, lua: ledgerAddLua },
@@ -101,15 +102,19 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
   };
   /** A key's state and held hashes; without a key, names no script writes (it checks the key id first). */
   const keyKeys = (team: string, keyId: string | undefined) => [k.keyState(team, keyId ?? '-'), k.keyHeld(team, keyId ?? '-')];
+  /** Every window's entries and weights, in the order the reserve script indexes them (team rpm, team tpm, key rpm, key tpm). */
+  const windowKeys = (team: string, keyId: string | undefined) =>
+    (['team', 'key'] as const).flatMap((scope) =>
+      (['requests_per_minute', 'tokens_per_minute'] as const).flatMap((limit) => k.window(team, keyId ?? '-', { scope, limit })),
+    );
 
   const decide = async (i: ReserveInput, probe: boolean): Promise<ReserveResult> => {
     const keys = [
       k.state(i.team), k.leases(i.team), k.held(i.team), k.record(i.team, i.reservationId),
-      k.ledger(i.team, i.day), k.days(i.team), ...keyKeys(i.team, i.key?.id),
-      ...i.windows.flatMap((w) => k.window(i.team, i.key?.id, w)),
+      k.ledger(i.team, i.day), k.days(i.team), ...keyKeys(i.team, i.key?.id), ...windowKeys(i.team, i.key?.id),
     ];
     const out = (await run(i.team, probe ? [] : [k.quotaTeams, k.ledgerTeams], 'egwQuotaReserve', [
-      keys.length, ...keys,
+      ...keys,
       i.reservationId, i.amount, i.budgetTokens ?? '', i.periodId, i.leaseMs, ledgerField(i.model, i.key?.id), i.day,
       i.now, useTime, i.leaseMs + SETTLED_KEPT_MS,
       i.key?.id ?? '', i.key?.budgetTokens ?? '', i.key?.periodId ?? '', probe ? '1' : '0',
@@ -144,10 +149,11 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
       const keys = [
         k.state(i.team), k.leases(i.team), k.held(i.team), k.record(i.team, i.reservationId),
         k.ledger(i.team, i.day), k.days(i.team), ...keyKeys(i.team, key?.id),
-        ...(i.tokenWindows ?? []).map((scope) => k.window(i.team, key?.id, { scope, limit: 'tokens_per_minute' })[1]),
+        // A window that did not count this reservation has no weight for it: the script leaves it alone.
+        ...(['team', 'key'] as const).map((scope) => k.window(i.team, key?.id ?? '-', { scope, limit: 'tokens_per_minute' })[1]),
       ];
       const out = await run(i.team, [k.ledgerTeams], 'egwQuotaSettle', [
-        keys.length, ...keys,
+        ...keys,
         i.reservationId, i.actual, i.periodId, ledgerField(i.model, key?.id), i.day, failed, SETTLED_KEPT_MS,
         key?.id ?? '', key?.periodId ?? '',
       ], grant && (() => sendRedisGrant(redis, prefix, grant.generationId, grant.team)));

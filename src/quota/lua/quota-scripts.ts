@@ -64,7 +64,8 @@ end
 /**
  * One decision over every limit a request must fit (team budget, key budget, rate windows).
  * KEYS: state, leases, held, record, ledger day, ledger days, key state, key held, then for
- * each window its entries (zset id -> time) and weights (hash id -> weight, '#' = total).
+ * each of the four windows (team rpm, team tpm, key rpm, key tpm) its entries (zset id ->
+ * time) and weights (hash id -> weight, '#' = total); only the windows in ARGV are used.
  * ARGV: id, amount, budget ('' = none), periodId, leaseMs, model, day, now, useRedisTime,
  * record ttl ms, key id ('' = none), key budget ('' = none), key periodId, probe ('1': only
  * measure the room left), window count, then per window: scope, limit, max.
@@ -92,7 +93,8 @@ local rooms = {}
 local windows = {}
 for w = 1, tonumber(ARGV[15]) do
   local scope, limit, max = ARGV[13 + 3 * w], ARGV[14 + 3 * w], tonumber(ARGV[15 + 3 * w])
-  local z, h = KEYS[7 + 2 * w], KEYS[8 + 2 * w]
+  local slot = (scope == 'key' and 2 or 0) + (limit == 'tokens_per_minute' and 2 or 1)
+  local z, h = KEYS[7 + 2 * slot], KEYS[8 + 2 * slot]
   local used = trim(z, h, now)
   local weight = 1
   if limit == 'tokens_per_minute' then
@@ -140,7 +142,8 @@ return {'ok', fmt(spent), fmt(reserved), left}
 
 /**
  * KEYS: state, leases, held, record, ledger day, ledger days, key state, key held, then the
- * weights hash of each tokens_per_minute window that counted this reservation.
+ * weights hashes of the team's and the key's tokens_per_minute windows (corrected where they
+ * counted this reservation).
  * ARGV: id, actual, periodId, model, day, failed ('1'/'0'), record ttl ms, key id ('' = none),
  * key periodId. Returns 1, or 0 if already settled.
  */
