@@ -11,9 +11,18 @@ import { createTokenSchema } from './admin-tokens.js';
 const tags = ['admin'];
 const security = [{ adminToken: [] }];
 
-/** A zod schema as the JSON schema of what a client sends (defaults left to the service). */
+/**
+ * A zod schema as the JSON schema of what a client sends (defaults left to the service). A
+ * date-time keeps its `format` and drops zod's long regex, so a 422 names the field in words.
+ */
 function bodyOf(schema: z.ZodType, example: unknown): Record<string, unknown> {
-  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
+  const { $schema: _dialect, ...json } = z.toJSONSchema(schema, {
+    target: 'draft-7',
+    io: 'input',
+    override: ({ jsonSchema }) => {
+      if (jsonSchema.format === 'date-time') delete jsonSchema.pattern;
+    },
+  }) as Record<string, unknown>;
   return { ...json, examples: [example] };
 }
 
