@@ -2,17 +2,9 @@
 // the `{account}` slot. State: balance (upstream's last reading), mark (the settled total when
 // that reading began), settled (every settlement's tokens, all replicas), held (holds' total).
 
-const common = `
-local function num(v) return tonumber(v) or 0 end
-local function fmt(x) return string.format('%.17g', x) end
-local function clock(given, useRedisTime)
-  if useRedisTime == '1' then
-    local t = redis.call('TIME')
-    return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  end
-  return tonumber(given)
-end
--- Ends holds whose lease ran out by now; returns the tokens they held.
+import { luaHelpers } from './lua-helpers.js';
+
+const common = `${luaHelpers}-- Ends holds whose lease ran out by now; returns the tokens they held.
 local function sweep(leases, holds, now)
   local ids = redis.call('ZRANGEBYSCORE', leases, '-inf', now)
   local freed = 0

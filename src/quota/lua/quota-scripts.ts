@@ -2,17 +2,9 @@
 // team's slot. Every key a script touches is passed in KEYS and shares the team's hash tag;
 // numbers go back to Node as strings (`%.17g`) because Redis truncates Lua numbers to integers.
 
-const common = `
-local function num(v) return tonumber(v) or 0 end
-local function fmt(x) return string.format('%.17g', x) end
-local function clock(given, useRedisTime)
-  if useRedisTime == '1' then
-    local t = redis.call('TIME')
-    return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-  end
-  return tonumber(given)
-end
--- Ends leases that ran out at or before now; returns the tokens they held.
+import { luaHelpers } from './lua-helpers.js';
+
+const common = `${luaHelpers}-- Ends leases that ran out at or before now; returns the tokens they held.
 local function sweep(leases, held, now)
   local ids = redis.call('ZRANGEBYSCORE', leases, '-inf', now)
   local freed = 0
