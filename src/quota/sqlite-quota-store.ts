@@ -54,8 +54,14 @@ function createSchema(db: Database): void {
       scope TEXT NOT NULL, id TEXT NOT NULL, at INTEGER NOT NULL, weight NUMERIC NOT NULL,
       PRIMARY KEY (id, scope)) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS rate_events_window ON rate_events(scope, at);
+    CREATE TABLE IF NOT EXISTS rate_totals (scope TEXT PRIMARY KEY, used NUMERIC NOT NULL) WITHOUT ROWID;
     DROP TABLE IF EXISTS rate_windows;
   `);
+  // A window's total is kept beside its entries (as on Redis), so a decision reads one row
+  // instead of summing a minute of requests; rebuilt at start for files from before.
+  db.transaction(() => db.exec(`
+    DELETE FROM rate_totals;
+    INSERT INTO rate_totals (scope, used) SELECT scope, SUM(weight) FROM rate_events GROUP BY scope;`)).immediate();
   const columns = (table: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
   if (!columns('held_reservations').includes('key_id')) db.exec(`ALTER TABLE held_reservations ADD COLUMN key_id TEXT`);
   // The ledger gained the key in its primary key: files from before are carried over with key ''.
@@ -114,10 +120,14 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
       INSERT INTO key_quota_state (key_id, period_id, spent) VALUES (@id, @periodId, @actual)
       ON CONFLICT(key_id) DO UPDATE SET spent = IIF(period_id = excluded.period_id, spent, 0) + excluded.spent,
         period_id = excluded.period_id`),
+    expiredEntries: db.prepare(`SELECT COUNT(*), COALESCE(SUM(weight), 0) FROM rate_events WHERE scope = ? AND at <= ?`).raw(),
     trimWindow: db.prepare(`DELETE FROM rate_events WHERE scope = ? AND at <= ?`),
-    windowUsed: db.prepare(`SELECT COALESCE(SUM(weight), 0) FROM rate_events WHERE scope = ?`).pluck(),
+    windowUsed: db.prepare(`SELECT used FROM rate_totals WHERE scope = ?`).pluck(),
+    addUsed: db.prepare(`
+      INSERT INTO rate_totals (scope, used) VALUES (?, ?) ON CONFLICT(scope) DO UPDATE SET used = used + excluded.used`),
     windowEntries: db.prepare(`SELECT at, weight FROM rate_events WHERE scope = ? ORDER BY at`).raw(),
-    count: db.prepare(`INSERT OR REPLACE INTO rate_events (scope, id, at, weight) VALUES (?, ?, ?, ?)`),
+    count: db.prepare(`INSERT INTO rate_events (scope, id, at, weight) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    entryWeight: db.prepare(`SELECT weight FROM rate_events WHERE id = ? AND scope = ?`).pluck(),
     correct: db.prepare(`UPDATE rate_events SET weight = ? WHERE id = ? AND scope = ?`),
     unhold: db.prepare(`DELETE FROM held_reservations WHERE team = ? AND id = ? RETURNING amount`).pluck(),
     markSettled: db.prepare(`INSERT OR IGNORE INTO settled_reservations (team, id, settled_at) VALUES (?, ?, ?)`),
@@ -176,6 +186,16 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
   const windowScope = (team: string, keyId: string | undefined, w: Pick<RateWindow, 'scope' | 'limit'>) =>
     `${team}|${w.scope === 'key' ? `key:${keyId}` : 'team'}|${w.limit}`;
 
+  /** Drops a window's entries a minute old or older; returns the window's total weight. */
+  const trim = (scope: string, now: number): number => {
+    const [count, freed] = q.expiredEntries.get(scope, now - MINUTE) as [number, number];
+    if (count > 0) {
+      q.trimWindow.run(scope, now - MINUTE);
+      q.addUsed.run(scope, -freed);
+    }
+    return Number(q.windowUsed.get(scope) ?? 0);
+  };
+
   /** When a window will have room for `weight` more (ms from now); a weight above its max never fits: a minute. */
   const retryAfter = (scope: string, used: number, weight: number, max: number, now: number): number => {
     for (const [at, w] of q.windowEntries.all(scope) as [number, number][]) {
@@ -209,9 +229,8 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     const rooms: number[] = [];
     const windows = i.windows.map((w) => {
       const scope = windowScope(i.team, i.key?.id, w);
-      q.trimWindow.run(scope, i.now - MINUTE);
+      const used = trim(scope, i.now);
       const weight = w.limit === 'tokens_per_minute' ? i.amount : 1;
-      const used = Number(q.windowUsed.get(scope));
       if (w.limit === 'tokens_per_minute') rooms.push(w.max - used - weight);
       return { ...w, scope: w.scope, key: scope, weight, used };
     });
@@ -239,7 +258,9 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     st.reserved += i.amount;
     q.putState.run(i.team, i.periodId, st.spent, st.reserved);
     q.hold.run(i.team, i.reservationId, i.amount, i.now + i.leaseMs, i.key?.id ?? null);
-    for (const w of windows) q.count.run(w.key, i.reservationId, i.now, w.weight);
+    for (const w of windows) {
+      if (q.count.run(w.key, i.reservationId, i.now, w.weight).changes > 0) q.addUsed.run(w.key, w.weight);
+    }
     return { ok: true, ...st, left };
   };
 
@@ -251,7 +272,11 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     q.chargeState.run({ team: i.team, periodId: i.periodId, actual: i.actual, release });
     if (i.key) q.chargeKey.run({ id: i.key.id, periodId: i.key.periodId, actual: i.actual });
     for (const scope of i.tokenWindows ?? []) { // absent in settlements journaled before token windows
-      q.correct.run(i.actual, i.reservationId, windowScope(i.team, i.key?.id, { scope, limit: 'tokens_per_minute' }));
+      const key = windowScope(i.team, i.key?.id, { scope, limit: 'tokens_per_minute' });
+      const counted = q.entryWeight.get(i.reservationId, key) as number | undefined;
+      if (counted === undefined) continue; // already out of the window
+      q.correct.run(i.actual, i.reservationId, key);
+      q.addUsed.run(key, i.actual - counted);
     }
     const failed = i.outcome === 'failed' || i.outcome === 'error' ? 1 : 0;
     bump(place(i), { requests: 1, tokens_spent: i.actual, failures: failed });

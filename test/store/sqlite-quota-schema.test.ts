@@ -1,5 +1,6 @@
 // SQLite QuotaStore housekeeping: a file written before held and settled reservations were
-// split keeps its live leases and its settled ids, and settled ids go after a day, oldest first.
+// split keeps its live leases and its settled ids, settled ids go after a day, oldest first, and
+// a rate window's kept total matches its entries (rebuilt at start, moved by every change).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteQuotaStore } from '../../src/quota/sqlite-quota-store.js';
 import type { SettleInput } from '../../src/quota/quota-store.js';
@@ -94,5 +95,30 @@ describe('SQLite QuotaStore schema', () => {
     await reserve('r2'); // same instant: a full batch was taken, so the next reserve prunes again
     await reserve('r3');
     expect(count()).toBe(0);
+  });
+
+  it('keeps each rate window\'s total equal to its entries: rebuilt at start, trimmed, corrected', async () => {
+    db.exec(`
+      CREATE TABLE rate_events (scope TEXT NOT NULL, id TEXT NOT NULL, at INTEGER NOT NULL, weight NUMERIC NOT NULL,
+        PRIMARY KEY (id, scope)) WITHOUT ROWID;
+      INSERT INTO rate_events VALUES ('ml|team|tokens_per_minute', 'old', ${T0 - 30_000}, 70);
+    `);
+    const store = createSqliteQuotaStore(conn as SqliteConnection);
+    const total = () => db.prepare(`SELECT used FROM rate_totals WHERE scope = 'ml|team|tokens_per_minute'`).pluck().get();
+    const entries = () => db.prepare(`SELECT SUM(weight) FROM rate_events WHERE scope = 'ml|team|tokens_per_minute'`).pluck().get();
+    expect(total()).toBe(70);
+    const reserve = (id: string, amount: number, now: number) =>
+      store.reserve({
+        team: 'ml', reservationId: id, amount, budgetTokens: null, periodId: 'month:2026-01', leaseMs: 60_000, key: null,
+        windows: [{ scope: 'team', limit: 'tokens_per_minute', max: 100 }], model: 'flux', day: '2026-01-15', now,
+      });
+    expect((await reserve('a', 40, T0)).ok).toBe(false); // 70 + 40 > 100
+    expect((await reserve('a', 20, T0)).ok).toBe(true);
+    expect(await reserve('a', 20, T0)).toMatchObject({ ok: true }); // a retried reserve counts once
+    expect(total()).toBe(90);
+    await store.settle({ ...settle('a', 5), tokenWindows: ['team'] }); // estimate 20, charged 5
+    expect([total(), entries()]).toEqual([75, 75]);
+    expect((await reserve('b', 30, T0 + 31_000)).ok).toBe(true); // 'old' left the window: 5 + 30
+    expect([total(), entries()]).toEqual([35, 35]);
   });
 });
