@@ -3,7 +3,7 @@
 // its own process so its CPU can be measured apart from autocannon and the simulator.
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildMessage, ParentMessage, ProcessStats } from './protocol.js';
 
@@ -27,7 +27,8 @@ export async function startServer(
   args: unknown,
   options: StartOptions = {},
 ): Promise<ServerProcess> {
-  const path = fileURLToPath(new URL(`./servers/${script}`, import.meta.url));
+  // A bare name is one of bench/servers; an absolute path is a baseline checkout's server.
+  const path = isAbsolute(script) ? script : fileURLToPath(new URL(`./servers/${script}`, import.meta.url));
   const execArgv = ['--import', 'tsx'];
   // One directory per server: the tsx loader thread writes a profile of its own next to the main thread's.
   if (options.cpuProfileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${join(options.cpuProfileDir, name)}`);

@@ -40,6 +40,13 @@ export function ratios(rows: Row[], settings: Settings): Ratio[] {
     out.push(ratio(`${b} hit / bare sha256+Map`, gw(b, 'hit'), ref('bare sha256+Map'), b === 'sqlite' ? 0.9 : undefined));
     out.push(ratio(`${b} quota reject / bare sha256+Map`, gw(b, 'quota reject'), ref('bare sha256+Map')));
   }
+  if (settings.baseline) {
+    for (const b of settings.backends) {
+      for (const name of ['miss', 'hit', 'quota reject']) {
+        out.push(ratio(`${b} ${name} / @${settings.baseline}`, gw(b, name), find(rows, `gateway ${b} @${settings.baseline}`, name)));
+      }
+    }
+  }
   if (settings.backends.includes('redis') && settings.backends.includes('sqlite')) {
     out.push(ratio('redis hit / sqlite hit', gw('redis', 'hit'), gw('sqlite', 'hit'), 0.8));
     out.push(ratio('redis miss / sqlite miss', gw('redis', 'miss'), gw('sqlite', 'miss'), 0.8));

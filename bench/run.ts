@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { checkoutBaseline, type Baseline } from './baseline.js';
 import { startServer, type ServerProcess } from './processes.js';
 import { measureOverview, seedTeams } from './console-render.js';
 import { printReport, writeResults, type Check } from './report.js';
@@ -36,10 +37,10 @@ async function stop(server: ServerProcess): Promise<void> {
 }
 
 /** A gateway process with two teams: `bench` (a budget no run exhausts) and `broke` (budget 0). */
-async function startGateway(name: string, backend: 'sqlite' | 'redis', sim: ServerProcess) {
+async function startGateway(name: string, backend: 'sqlite' | 'redis', sim: ServerProcess, script = 'gateway.ts') {
   const adminToken = randomBytes(24).toString('hex');
   const gatewayConfig = process.env.BENCH_GATEWAY_CONFIG ? JSON.parse(process.env.BENCH_GATEWAY_CONFIG) : undefined;
-  const server = await start(name, 'gateway.ts', {
+  const server = await start(name, script, {
     backend, redisUrl: settings.redisUrl, upstream: sim.url, upstreamKey: SIM_KEY, adminToken, config: gatewayConfig,
   });
   const admin = async (path: string, body: unknown) => {
@@ -74,11 +75,11 @@ async function references(bench: Bench, sim: ServerProcess): Promise<void> {
   await stop(map);
 }
 
-async function gateway(bench: Bench, sim: ServerProcess, backend: Settings['backends'][number]): Promise<void> {
-  const group = `gateway ${backend}`;
+async function gateway(bench: Bench, sim: ServerProcess, backend: Settings['backends'][number], baseline?: Baseline): Promise<void> {
+  const group = `gateway ${backend}${baseline ? ` @${baseline.ref}` : ''}`;
   let gw;
   try {
-    gw = await startGateway(`gateway-${backend}`, backend, sim);
+    gw = await startGateway(`gateway-${backend}${baseline ? '-baseline' : ''}`, backend, sim, baseline?.gatewayScript);
   } catch (err) {
     notes.push(`${group} skipped: ${(err as Error).message}`);
     return;
@@ -143,7 +144,15 @@ async function main(): Promise<void> {
   const bench = new Bench(settings, sim);
   if (want('references')) await references(bench, sim);
   if (settings.scenarios.some((s) => s !== 'references' && s !== 'memory')) {
-    for (const backend of settings.backends) await gateway(bench, sim, backend);
+    const baseline = settings.baseline ? checkoutBaseline(settings.baseline) : undefined;
+    try {
+      for (const backend of settings.backends) {
+        if (baseline) await gateway(bench, sim, backend, baseline);
+        await gateway(bench, sim, backend);
+      }
+    } finally {
+      baseline?.remove();
+    }
   }
   if (want('console')) await consoleRender(sim);
   if (want('memory') && settings.memoryRequests > 0) await memoryRun(bench, sim);

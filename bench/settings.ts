@@ -28,6 +28,8 @@ export interface Settings {
   /** The console render: teams on the overview and timed page loads (BENCH_CONSOLE_TEAMS, BENCH_CONSOLE_LOADS). */
   consoleTeams: number;
   consoleLoads: number;
+  /** A git ref whose gateway runs beside this one's, same rows, same run (BENCH_BASELINE). */
+  baseline: string | null;
   /** Which parts to run (BENCH_SCENARIOS, default all), e.g. `miss` alone for a profile. */
   scenarios: Array<(typeof SCENARIOS)[number]>;
 }
@@ -69,5 +71,6 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     scenarios: scenarios as Settings['scenarios'],
     consoleTeams: Math.max(1, Math.round(num(env, 'BENCH_CONSOLE_TEAMS', 50))),
     consoleLoads: Math.max(1, Math.round(num(env, 'BENCH_CONSOLE_LOADS', 20))),
+    baseline: env.BENCH_BASELINE || null,
   };
 }

@@ -16,7 +16,7 @@ const SETTLED_KEPT_MS = 3_600_000;
 // Reserve and settle always get every rate window's keys (unused ones stay untouched): a fixed
 // key count keeps the first argument a key, which Cluster auto-pipelining routes by.
 const scripts = {
-  egwQuotaReserve: { numberOfKeys: 16, lua: reserveLua },
+  egwQuotaReserve: { numberOfKeys: 12, lua: reserveLua },
   egwQuotaSettle: { numberOfKeys: 10, lua: settleLua },
   egwQuotaExtend: { numberOfKeys: 2, lua: extendLua },
   egwQuotaUsage: { numberOfKeys: 3, lua: usageLua },
@@ -57,11 +57,11 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
     held: (team: string) => `${prefix}q:${tag(team)}:held`,
     keyState: (team: string, key: string) => `${prefix}q:${tag(team)}:k:${key}:state`,
     keyHeld: (team: string, key: string) => `${prefix}q:${tag(team)}:k:${key}:held`,
-    /** A rate window's entries (zset) and weights (hash); key counters live under the team's tag too. */
-    window: (team: string, keyId: string | undefined, w: Pick<RateWindow, 'scope' | 'limit'>) => {
-      const base = `${prefix}q:${tag(team)}:w:${w.scope === 'key' ? `k:${keyId}` : 'team'}:${w.limit}`;
-      return [`${base}:at`, `${base}:weight`];
-    },
+    /** A rate window's buckets (../rate-buckets.ts); key windows live under the team's tag too. */
+    window: (team: string, keyId: string | undefined, w: Pick<RateWindow, 'scope' | 'limit'>) =>
+      `${prefix}q:${tag(team)}:w:${w.scope === 'key' ? `k:${keyId}` : 'team'}:${w.limit}:buckets`,
+    /** Stands for a window that did not count a reservation: no script writes it. */
+    noWindow: (team: string) => `${prefix}q:${tag(team)}:w:none`,
     record: (team: string, id: string) => `${prefix}q:${tag(team)}:r:${id}`,
     ledger: (team: string, day: string) => `${prefix}ledger:${tag(team)}:${day}`,
     days: (team: string) => `${prefix}ledger:${tag(team)}:days`,
@@ -102,10 +102,10 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
   };
   /** A key's state and held hashes; without a key, names no script writes (it checks the key id first). */
   const keyKeys = (team: string, keyId: string | undefined) => [k.keyState(team, keyId ?? '-'), k.keyHeld(team, keyId ?? '-')];
-  /** Every window's entries and weights, in the order the reserve script indexes them (team rpm, team tpm, key rpm, key tpm). */
+  /** Every window's hash, in the order the reserve script indexes them (team rpm, team tpm, key rpm, key tpm). */
   const windowKeys = (team: string, keyId: string | undefined) =>
     (['team', 'key'] as const).flatMap((scope) =>
-      (['requests_per_minute', 'tokens_per_minute'] as const).flatMap((limit) => k.window(team, keyId ?? '-', { scope, limit })),
+      (['requests_per_minute', 'tokens_per_minute'] as const).map((limit) => k.window(team, keyId ?? '-', { scope, limit })),
     );
 
   const decide = async (i: ReserveInput, probe: boolean): Promise<ReserveResult> => {
@@ -149,8 +149,8 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
       const keys = [
         k.state(i.team), k.leases(i.team), k.held(i.team), k.record(i.team, i.reservationId),
         k.ledger(i.team, i.day), k.days(i.team), ...keyKeys(i.team, key?.id),
-        // A window that did not count this reservation has no weight for it: the script leaves it alone.
-        ...(['team', 'key'] as const).map((scope) => k.window(i.team, key?.id ?? '-', { scope, limit: 'tokens_per_minute' })[1]),
+        ...(['team', 'key'] as const).map((scope) =>
+          i.tokenWindows?.includes(scope) ? k.window(i.team, key?.id ?? '-', { scope, limit: 'tokens_per_minute' }) : k.noWindow(i.team)),
       ];
       const out = await run(i.team, [k.ledgerTeams], 'egwQuotaSettle', [
         ...keys,

@@ -6,11 +6,11 @@ import type { Database } from 'better-sqlite3';
 import { sqliteGrantWriter } from '../generations/grant-store.js';
 import type { SqliteConnection } from '../store/connection.js';
 import { COUNTERS } from '../ledger/counters.js';
+import { BUCKET_MS, WINDOW_MS, bucketOf, lastExpiredBucket, untilExpired } from './rate-buckets.js';
 import type {
   LedgerCounters, LedgerPlace, LedgerRow, QuotaStore, RateWindow, ReserveInput, ReserveResult, RoomInput, SettleInput,
 } from './quota-store.js';
 
-const MINUTE = 60_000;
 /**
  * Settled ids are kept this long, so a second settle of the same reservation is recognised (as
  * on Redis). Duplicates come from a poll and the reconciler seeing one job end, seconds apart;
@@ -50,20 +50,30 @@ function createSchema(db: Database): void {
       seq INTEGER PRIMARY KEY, team TEXT NOT NULL, id TEXT NOT NULL, settled_at INTEGER NOT NULL, UNIQUE (team, id));
     CREATE TABLE IF NOT EXISTS key_quota_state (
       key_id TEXT PRIMARY KEY, period_id TEXT NOT NULL, spent NUMERIC NOT NULL);
-    CREATE TABLE IF NOT EXISTS rate_events (
-      scope TEXT NOT NULL, id TEXT NOT NULL, at INTEGER NOT NULL, weight NUMERIC NOT NULL,
-      PRIMARY KEY (id, scope)) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS rate_events_window ON rate_events(scope, at);
+    CREATE TABLE IF NOT EXISTS rate_buckets (
+      scope TEXT NOT NULL, bucket INTEGER NOT NULL, weight NUMERIC NOT NULL, PRIMARY KEY (scope, bucket)) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS rate_totals (scope TEXT PRIMARY KEY, used NUMERIC NOT NULL) WITHOUT ROWID;
     DROP TABLE IF EXISTS rate_windows;
   `);
-  // A window's total is kept beside its entries (as on Redis), so a decision reads one row
-  // instead of summing a minute of requests; rebuilt at start for files from before.
-  db.transaction(() => db.exec(`
-    DELETE FROM rate_totals;
-    INSERT INTO rate_totals (scope, used) SELECT scope, SUM(weight) FROM rate_events GROUP BY scope;`)).immediate();
+  // A window's total is kept beside its buckets (as on Redis), so a decision reads one row;
+  // rebuilt at start. Files from before kept one row per request (rate_events): summed into buckets.
+  db.transaction(() => {
+    const log = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rate_events'`).get();
+    if (log) {
+      db.exec(`
+        INSERT OR IGNORE INTO rate_buckets (scope, bucket, weight)
+          SELECT scope, (at + ${BUCKET_MS - 1}) / ${BUCKET_MS}, SUM(weight) FROM rate_events GROUP BY 1, 2;
+        DROP TABLE rate_events;`);
+    }
+    db.exec(`
+      DELETE FROM rate_totals;
+      INSERT INTO rate_totals (scope, used) SELECT scope, SUM(weight) FROM rate_buckets GROUP BY scope;`);
+  }).immediate();
   const columns = (table: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
-  if (!columns('held_reservations').includes('key_id')) db.exec(`ALTER TABLE held_reservations ADD COLUMN key_id TEXT`);
+  const heldColumns = columns('held_reservations');
+  if (!heldColumns.includes('key_id')) db.exec(`ALTER TABLE held_reservations ADD COLUMN key_id TEXT`);
+  // When it was counted in its rate windows, so settlement corrects the bucket that holds its estimate.
+  if (!heldColumns.includes('counted_at')) db.exec(`ALTER TABLE held_reservations ADD COLUMN counted_at INTEGER`);
   // The ledger gained the key in its primary key: files from before are carried over with key ''.
   const ledgerColumns = columns('ledger');
   db.transaction(() => {
@@ -113,23 +123,24 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     deleteExpired: db.prepare(`DELETE FROM held_reservations WHERE team = ? AND expires_at <= ?`),
     isHeld: db.prepare(`SELECT 1 FROM held_reservations WHERE team = ? AND id = ?`).pluck(),
     isSettled: db.prepare(`SELECT 1 FROM settled_reservations WHERE team = ? AND id = ?`).pluck(),
-    hold: db.prepare(`INSERT INTO held_reservations (team, id, amount, expires_at, key_id) VALUES (?, ?, ?, ?, ?)`),
+    hold: db.prepare(`INSERT INTO held_reservations (team, id, amount, expires_at, key_id, counted_at) VALUES (?, ?, ?, ?, ?, ?)`),
     keyHeld: db.prepare(`SELECT COALESCE(SUM(amount), 0) FROM held_reservations WHERE team = ? AND key_id = ?`).pluck(),
     getKeyState: db.prepare(`SELECT period_id, spent FROM key_quota_state WHERE key_id = ?`),
     chargeKey: db.prepare(`
       INSERT INTO key_quota_state (key_id, period_id, spent) VALUES (@id, @periodId, @actual)
       ON CONFLICT(key_id) DO UPDATE SET spent = IIF(period_id = excluded.period_id, spent, 0) + excluded.spent,
         period_id = excluded.period_id`),
-    expiredEntries: db.prepare(`SELECT COUNT(*), COALESCE(SUM(weight), 0) FROM rate_events WHERE scope = ? AND at <= ?`).raw(),
-    trimWindow: db.prepare(`DELETE FROM rate_events WHERE scope = ? AND at <= ?`),
+    expiredBuckets: db.prepare(`SELECT COUNT(*), COALESCE(SUM(weight), 0) FROM rate_buckets WHERE scope = ? AND bucket <= ?`).raw(),
+    trimWindow: db.prepare(`DELETE FROM rate_buckets WHERE scope = ? AND bucket <= ?`),
     windowUsed: db.prepare(`SELECT used FROM rate_totals WHERE scope = ?`).pluck(),
     addUsed: db.prepare(`
       INSERT INTO rate_totals (scope, used) VALUES (?, ?) ON CONFLICT(scope) DO UPDATE SET used = used + excluded.used`),
-    windowEntries: db.prepare(`SELECT at, weight FROM rate_events WHERE scope = ? ORDER BY at`).raw(),
-    count: db.prepare(`INSERT INTO rate_events (scope, id, at, weight) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-    entryWeight: db.prepare(`SELECT weight FROM rate_events WHERE id = ? AND scope = ?`).pluck(),
-    correct: db.prepare(`UPDATE rate_events SET weight = ? WHERE id = ? AND scope = ?`),
-    unhold: db.prepare(`DELETE FROM held_reservations WHERE team = ? AND id = ? RETURNING amount`).pluck(),
+    buckets: db.prepare(`SELECT bucket, weight FROM rate_buckets WHERE scope = ? ORDER BY bucket`).raw(),
+    count: db.prepare(`
+      INSERT INTO rate_buckets (scope, bucket, weight) VALUES (?, ?, ?)
+      ON CONFLICT(scope, bucket) DO UPDATE SET weight = weight + excluded.weight`),
+    correct: db.prepare(`UPDATE rate_buckets SET weight = weight + ? WHERE scope = ? AND bucket = ?`),
+    unhold: db.prepare(`DELETE FROM held_reservations WHERE team = ? AND id = ? RETURNING amount, counted_at`),
     markSettled: db.prepare(`INSERT OR IGNORE INTO settled_reservations (team, id, settled_at) VALUES (?, ?, ?)`),
     // A lease that already ran out is over even if no sweep has noticed yet; a shorter one never cuts it.
     extend: db.prepare(`
@@ -186,11 +197,12 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
   const windowScope = (team: string, keyId: string | undefined, w: Pick<RateWindow, 'scope' | 'limit'>) =>
     `${team}|${w.scope === 'key' ? `key:${keyId}` : 'team'}|${w.limit}`;
 
-  /** Drops a window's entries a minute old or older; returns the window's total weight. */
+  /** Drops a window's buckets that left it; returns the window's total weight. */
   const trim = (scope: string, now: number): number => {
-    const [count, freed] = q.expiredEntries.get(scope, now - MINUTE) as [number, number];
+    const last = lastExpiredBucket(now);
+    const [count, freed] = q.expiredBuckets.get(scope, last) as [number, number];
     if (count > 0) {
-      q.trimWindow.run(scope, now - MINUTE);
+      q.trimWindow.run(scope, last);
       q.addUsed.run(scope, -freed);
     }
     return Number(q.windowUsed.get(scope) ?? 0);
@@ -198,11 +210,11 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
 
   /** When a window will have room for `weight` more (ms from now); a weight above its max never fits: a minute. */
   const retryAfter = (scope: string, used: number, weight: number, max: number, now: number): number => {
-    for (const [at, w] of q.windowEntries.all(scope) as [number, number][]) {
+    for (const [bucket, w] of q.buckets.all(scope) as [number, number][]) {
       used -= w;
-      if (used + weight <= max) return at + MINUTE - now;
+      if (used + weight <= max) return untilExpired(bucket, now);
     }
-    return MINUTE;
+    return WINDOW_MS;
   };
 
   /**
@@ -257,9 +269,10 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     }
     st.reserved += i.amount;
     q.putState.run(i.team, i.periodId, st.spent, st.reserved);
-    q.hold.run(i.team, i.reservationId, i.amount, i.now + i.leaseMs, i.key?.id ?? null);
+    q.hold.run(i.team, i.reservationId, i.amount, i.now + i.leaseMs, i.key?.id ?? null, i.now);
     for (const w of windows) {
-      if (q.count.run(w.key, i.reservationId, i.now, w.weight).changes > 0) q.addUsed.run(w.key, w.weight);
+      q.count.run(w.key, bucketOf(i.now), w.weight);
+      q.addUsed.run(w.key, w.weight);
     }
     return { ok: true, ...st, left };
   };
@@ -268,15 +281,15 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     if (i.grant) grant(i.grant.generationId, i.grant.team, i.now);
     if (q.markSettled.run(i.team, i.reservationId, i.now).changes === 0) return false;
     // Held (even if its lease ran out unswept): release it. Swept or never held: already released.
-    const release = (q.unhold.get(i.team, i.reservationId) as number | undefined) ?? 0;
-    q.chargeState.run({ team: i.team, periodId: i.periodId, actual: i.actual, release });
+    const held = q.unhold.get(i.team, i.reservationId) as { amount: number; counted_at: number | null } | undefined;
+    q.chargeState.run({ team: i.team, periodId: i.periodId, actual: i.actual, release: held?.amount ?? 0 });
     if (i.key) q.chargeKey.run({ id: i.key.id, periodId: i.key.periodId, actual: i.actual });
-    for (const scope of i.tokenWindows ?? []) { // absent in settlements journaled before token windows
-      const key = windowScope(i.team, i.key?.id, { scope, limit: 'tokens_per_minute' });
-      const counted = q.entryWeight.get(i.reservationId, key) as number | undefined;
-      if (counted === undefined) continue; // already out of the window
-      q.correct.run(i.actual, i.reservationId, key);
-      q.addUsed.run(key, i.actual - counted);
+    // A token window counted the estimate; it takes the actual cost instead, while its bucket is in the window.
+    if (held && held.counted_at !== null) {
+      for (const scope of i.tokenWindows ?? []) { // absent in settlements journaled before token windows
+        const key = windowScope(i.team, i.key?.id, { scope, limit: 'tokens_per_minute' });
+        if (q.correct.run(i.actual - held.amount, key, bucketOf(held.counted_at)).changes > 0) q.addUsed.run(key, i.actual - held.amount);
+      }
     }
     const failed = i.outcome === 'failed' || i.outcome === 'error' ? 1 : 0;
     bump(place(i), { requests: 1, tokens_spent: i.actual, failures: failed });

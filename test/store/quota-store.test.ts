@@ -160,9 +160,20 @@ describe.each(storeBackends)('QuotaStore on $name', (backend) => {
     expect(await store.reserve(r(T0 + 30_000))).toMatchObject({ ok: false, retryAfterMs: 30_000 });
     expect(await usage(T0 + 30_000)).toEqual({ spent: 0, reserved: 30, outstanding: 3 });
     expect(await store.reserve(r(T0 + 60_000))).toMatchObject({ ok: true, reserved: 40 });
-    expect(await store.reserve(r(T0 + 60_000))).toMatchObject({ ok: false, retryAfterMs: 1 });
+    // The other two (at T0 + 1 and + 2 ms) count in the next 100 ms bucket: a minute and up to 100 ms more.
+    expect(await store.reserve(r(T0 + 60_000))).toMatchObject({ ok: false, retryAfterMs: 100 });
+    expect(await store.reserve(r(T0 + 60_100))).toMatchObject({ ok: true });
     expect(await store.reserve(res({ team: 'other', windows: [rpm(3)], now: T0 + 60_001 }))).toMatchObject({ ok: true });
     expect((await store.ledger('2026-01-15', '2026-01-15'))[0]).toMatchObject({ team: 'ml', requests: 3, rejections: 3 });
+  });
+
+  it('a busy window costs the same as a quiet one: a thousand requests in a second, the next second refused, a minute on', async () => {
+    const r = (now: number) => res({ amount: 1, budgetTokens: null, windows: [rpm(1000), tpm(1000)], now, leaseMs: 10 * LEASE });
+    for (let n = 0; n < 1000; n++) expect(await store.reserve(r(T0 + n))).toMatchObject({ ok: true });
+    expect(await store.reserve(r(T0 + 1000))).toMatchObject({ ok: false, limit: 'requests_per_minute', retryAfterMs: 59_000 });
+    expect(await store.reserve(r(T0 + 60_000))).toMatchObject({ ok: true }); // the one at T0 left
+    expect(await store.reserve(r(T0 + 125_000))).toMatchObject({ ok: true }); // long idle: every bucket left at once
+    expect(await store.room({ team: 'ml', budgetTokens: null, periodId: PERIOD, key: null, windows: [tpm(1000)], now: T0 + 125_000 })).toBe(999);
   });
 
   it('tokens per minute: counts estimates, corrects them at settlement, says when room comes back', async () => {

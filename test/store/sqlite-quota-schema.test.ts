@@ -1,6 +1,7 @@
 // SQLite QuotaStore housekeeping: a file written before held and settled reservations were
 // split keeps its live leases and its settled ids, settled ids go after a day, oldest first, and
-// a rate window's kept total matches its entries (rebuilt at start, moved by every change).
+// a rate window's kept total matches its buckets (rebuilt at start, moved by every change), and
+// a window kept as one row per request (before buckets) is carried over.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteQuotaStore } from '../../src/quota/sqlite-quota-store.js';
 import type { SettleInput } from '../../src/quota/quota-store.js';
@@ -97,7 +98,7 @@ describe('SQLite QuotaStore schema', () => {
     expect(count()).toBe(0);
   });
 
-  it('keeps each rate window\'s total equal to its entries: rebuilt at start, trimmed, corrected', async () => {
+  it('carries a per-request window log over into buckets and keeps each total equal to its buckets', async () => {
     db.exec(`
       CREATE TABLE rate_events (scope TEXT NOT NULL, id TEXT NOT NULL, at INTEGER NOT NULL, weight NUMERIC NOT NULL,
         PRIMARY KEY (id, scope)) WITHOUT ROWID;
@@ -105,7 +106,7 @@ describe('SQLite QuotaStore schema', () => {
     `);
     const store = createSqliteQuotaStore(conn as SqliteConnection);
     const total = () => db.prepare(`SELECT used FROM rate_totals WHERE scope = 'ml|team|tokens_per_minute'`).pluck().get();
-    const entries = () => db.prepare(`SELECT SUM(weight) FROM rate_events WHERE scope = 'ml|team|tokens_per_minute'`).pluck().get();
+    const entries = () => db.prepare(`SELECT SUM(weight) FROM rate_buckets WHERE scope = 'ml|team|tokens_per_minute'`).pluck().get();
     expect(total()).toBe(70);
     const reserve = (id: string, amount: number, now: number) =>
       store.reserve({

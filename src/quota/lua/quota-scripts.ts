@@ -2,6 +2,7 @@
 // team's slot. Every key a script touches is passed in KEYS and shares the team's hash tag;
 // numbers go back to Node as strings (`%.17g`) because Redis truncates Lua numbers to integers.
 
+import { BUCKET_MS, WINDOW_MS } from '../rate-buckets.js';
 import { luaHelpers } from './lua-helpers.js';
 
 const common = `${luaHelpers}-- Ends leases that ran out at or before now; returns the tokens they held.
@@ -20,26 +21,51 @@ local function bump(ledger, days, day, model, counter, n)
   redis.call('HINCRBYFLOAT', ledger, model .. '|' .. counter, n)
   redis.call('SADD', days, day)
 end
--- Drops window entries a minute old or older; returns the window's total weight.
-local function trim(z, h, now)
-  local old = redis.call('ZRANGEBYSCORE', z, '-inf', now - 60000)
-  if #old == 0 then return num(redis.call('HGET', h, '#')) end
-  local freed = 0
-  for _, id in ipairs(old) do
-    freed = freed + num(redis.call('HGET', h, id))
-    redis.call('HDEL', h, id)
+-- A rate window is one hash: a weight per bucket of BUCKET ms (field: the bucket's number), '#'
+-- their total, 'o' a bucket at or below the oldest one kept (see ../rate-buckets.ts).
+local BUCKET, WINDOW = ${BUCKET_MS}, ${WINDOW_MS}
+-- Drops the buckets that left the window; returns the window's total weight.
+local function trim(h, now)
+  local last = math.floor((now - WINDOW) / BUCKET)
+  local o = tonumber(redis.call('HGET', h, 'o'))
+  if not o or o > last then return num(redis.call('HGET', h, '#')) end
+  -- Every count is preceded by a trim, so no bucket is newer than o + WINDOW / BUCKET.
+  if last - o >= WINDOW / BUCKET then
+    redis.call('DEL', h)
+    return 0
   end
-  redis.call('ZREMRANGEBYSCORE', z, '-inf', now - 60000)
+  local freed = 0
+  for b = o, last do
+    local w = redis.call('HGET', h, b)
+    if w then
+      freed = freed + tonumber(w)
+      redis.call('HDEL', h, b)
+    end
+  end
+  redis.call('HSET', h, 'o', last + 1)
   return tonumber(redis.call('HINCRBYFLOAT', h, '#', -freed))
 end
+local function count(h, now, weight)
+  local b = math.ceil(now / BUCKET)
+  redis.call('HINCRBYFLOAT', h, b, weight)
+  redis.call('HINCRBYFLOAT', h, '#', weight)
+  redis.call('HSETNX', h, 'o', b)
+  redis.call('PEXPIRE', h, WINDOW * 2)
+end
 -- When the window will have room for weight more (ms from now); a weight above max never fits: a minute.
-local function retryAfter(z, h, used, weight, max, now)
-  local entries = redis.call('ZRANGE', z, 0, -1, 'WITHSCORES')
-  for i = 1, #entries, 2 do
-    used = used - num(redis.call('HGET', h, entries[i]))
-    if used + weight <= max then return tonumber(entries[i + 1]) + 60000 - now end
+local function retryAfter(h, used, weight, max, now)
+  local all = redis.call('HGETALL', h)
+  local buckets = {}
+  for i = 1, #all, 2 do
+    local b = tonumber(all[i])
+    if b and all[i] ~= 'o' then buckets[#buckets + 1] = {b, tonumber(all[i + 1])} end
   end
-  return 60000
+  table.sort(buckets, function(x, y) return x[1] < y[1] end)
+  for _, bw in ipairs(buckets) do
+    used = used - bw[2]
+    if used + weight <= max then return bw[1] * BUCKET + WINDOW - now end
+  end
+  return WINDOW
 end
 -- Tokens a key holds in live reservations; entries whose lease ended or was settled are dropped.
 local function keyHeld(kheld, leases, now)
@@ -55,9 +81,9 @@ end
 
 /**
  * One decision over every limit a request must fit (team budget, key budget, rate windows).
- * KEYS: state, leases, held, record, ledger day, ledger days, key state, key held, then for
- * each of the four windows (team rpm, team tpm, key rpm, key tpm) its entries (zset id ->
- * time) and weights (hash id -> weight, '#' = total); only the windows in ARGV are used.
+ * KEYS: state, leases, held, record, ledger day, ledger days, key state, key held, then the
+ * hash of each of the four windows (team rpm, team tpm, key rpm, key tpm); only the windows in
+ * ARGV are used.
  * ARGV: id, amount, budget ('' = none), periodId, leaseMs, model, day, now, useRedisTime,
  * record ttl ms, key id ('' = none), key budget ('' = none), key periodId, probe ('1': only
  * measure the room left), window count, then per window: scope, limit, max.
@@ -86,17 +112,17 @@ local windows = {}
 for w = 1, tonumber(ARGV[15]) do
   local scope, limit, max = ARGV[13 + 3 * w], ARGV[14 + 3 * w], tonumber(ARGV[15 + 3 * w])
   local slot = (scope == 'key' and 2 or 0) + (limit == 'tokens_per_minute' and 2 or 1)
-  local z, h = KEYS[7 + 2 * slot], KEYS[8 + 2 * slot]
-  local used = trim(z, h, now)
+  local h = KEYS[8 + slot]
+  local used = trim(h, now)
   local weight = 1
   if limit == 'tokens_per_minute' then
     weight = amount
     rooms[#rooms + 1] = max - used - weight
   end
   if not probe and used + weight > max then
-    return refuse({'rate_limit', scope, limit, fmt(retryAfter(z, h, used, weight, max, now))})
+    return refuse({'rate_limit', scope, limit, fmt(retryAfter(h, used, weight, max, now))})
   end
-  windows[#windows + 1] = {z, h, weight}
+  windows[#windows + 1] = {h, weight}
 end
 if budget then
   if not probe and spent + reserved + amount > budget then return refuse({'budget', 'team', fmt(spent), fmt(reserved)}) end
@@ -119,23 +145,17 @@ reserved = reserved + amount
 redis.call('HSET', KEYS[1], 'reserved', reserved)
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), id)
 redis.call('HSET', KEYS[3], id, amount)
-redis.call('HSET', KEYS[4], 'amount', amount, 'state', 'held')
+redis.call('HSET', KEYS[4], 'amount', amount, 'state', 'held', 'counted', now)
 redis.call('PEXPIRE', KEYS[4], ARGV[10])
 if keyId ~= '' then redis.call('HSET', KEYS[8], id, amount) end
-for _, w in ipairs(windows) do
-  redis.call('ZADD', w[1], now, id)
-  redis.call('HSET', w[2], id, w[3])
-  redis.call('HINCRBYFLOAT', w[2], '#', w[3])
-  redis.call('PEXPIRE', w[1], 120000)
-  redis.call('PEXPIRE', w[2], 120000)
-end
+for _, w in ipairs(windows) do count(w[1], now, w[2]) end
 return {'ok', fmt(spent), fmt(reserved), left}
 `;
 
 /**
  * KEYS: state, leases, held, record, ledger day, ledger days, key state, key held, then the
- * weights hashes of the team's and the key's tokens_per_minute windows (corrected where they
- * counted this reservation).
+ * hashes of the tokens_per_minute windows that counted this reservation (team, key; a key
+ * no script writes stands for one that did not).
  * ARGV: id, actual, periodId, model, day, failed ('1'/'0'), record ttl ms, key id ('' = none),
  * key periodId. Returns 1, or 0 if already settled.
  */
@@ -162,12 +182,15 @@ if ARGV[8] ~= '' then
   redis.call('HSET', KEYS[7], 'period', ARGV[9], 'spent', kspent + actual)
   redis.call('HDEL', KEYS[8], id)
 end
--- A token window still holding the estimate takes the actual cost instead.
-for k = 9, #KEYS do
-  local w = redis.call('HGET', KEYS[k], id)
-  if w then
-    redis.call('HSET', KEYS[k], id, actual)
-    redis.call('HINCRBYFLOAT', KEYS[k], '#', actual - tonumber(w))
+-- A token window still holding the estimate (in the bucket it was counted in) takes the actual cost instead.
+local counted = tonumber(redis.call('HGET', KEYS[4], 'counted'))
+if amount and counted then
+  local b, delta = math.ceil(counted / BUCKET), actual - tonumber(amount)
+  for k = 9, #KEYS do
+    if redis.call('HEXISTS', KEYS[k], b) == 1 then
+      redis.call('HINCRBYFLOAT', KEYS[k], b, delta)
+      redis.call('HINCRBYFLOAT', KEYS[k], '#', delta)
+    end
   end
 end
 bump(KEYS[5], KEYS[6], day, model, 'requests', 1)
