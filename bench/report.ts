@@ -40,10 +40,10 @@ export function ratios(rows: Row[], settings: Settings): Ratio[] {
     out.push(ratio(`${b} hit / bare sha256+Map`, gw(b, 'hit'), ref('bare sha256+Map'), b === 'sqlite' ? 0.9 : undefined));
     out.push(ratio(`${b} quota reject / bare sha256+Map`, gw(b, 'quota reject'), ref('bare sha256+Map')));
   }
-  if (settings.baseline) {
+  for (const ref of settings.baselines) {
     for (const b of settings.backends) {
       for (const name of ['miss', 'hit', 'quota reject']) {
-        out.push(ratio(`${b} ${name} / @${settings.baseline}`, gw(b, name), find(rows, `gateway ${b} @${settings.baseline}`, name)));
+        out.push(ratio(`${b} ${name} / @${ref}`, gw(b, name), find(rows, `gateway ${b} @${ref}`, name)));
       }
     }
   }

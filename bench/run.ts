@@ -79,7 +79,7 @@ async function gateway(bench: Bench, sim: ServerProcess, backend: Settings['back
   const group = `gateway ${backend}${baseline ? ` @${baseline.ref}` : ''}`;
   let gw;
   try {
-    gw = await startGateway(`gateway-${backend}${baseline ? '-baseline' : ''}`, backend, sim, baseline?.gatewayScript);
+    gw = await startGateway(`gateway-${backend}${baseline ? `-${baseline.ref.replace(/[^\w.-]/g, '_')}` : ''}`, backend, sim, baseline?.gatewayScript);
   } catch (err) {
     notes.push(`${group} skipped: ${(err as Error).message}`);
     return;
@@ -144,14 +144,15 @@ async function main(): Promise<void> {
   const bench = new Bench(settings, sim);
   if (want('references')) await references(bench, sim);
   if (settings.scenarios.some((s) => s !== 'references' && s !== 'memory')) {
-    const baseline = settings.baseline ? checkoutBaseline(settings.baseline) : undefined;
+    const baselines: Baseline[] = [];
     try {
+      for (const ref of settings.baselines) baselines.push(checkoutBaseline(ref));
       for (const backend of settings.backends) {
-        if (baseline) await gateway(bench, sim, backend, baseline);
+        for (const baseline of baselines) await gateway(bench, sim, backend, baseline);
         await gateway(bench, sim, backend);
       }
     } finally {
-      baseline?.remove();
+      for (const baseline of baselines) baseline.remove();
     }
   }
   if (want('console')) await consoleRender(sim);

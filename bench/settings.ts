@@ -28,8 +28,8 @@ export interface Settings {
   /** The console render: teams on the overview and timed page loads (BENCH_CONSOLE_TEAMS, BENCH_CONSOLE_LOADS). */
   consoleTeams: number;
   consoleLoads: number;
-  /** A git ref whose gateway runs beside this one's, same rows, same run (BENCH_BASELINE). */
-  baseline: string | null;
+  /** Git refs whose gateways run beside this one's, same rows, same run (BENCH_BASELINE, comma-separated). */
+  baselines: string[];
   /** Which parts to run (BENCH_SCENARIOS, default all), e.g. `miss` alone for a profile. */
   scenarios: Array<(typeof SCENARIOS)[number]>;
 }
@@ -71,6 +71,6 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     scenarios: scenarios as Settings['scenarios'],
     consoleTeams: Math.max(1, Math.round(num(env, 'BENCH_CONSOLE_TEAMS', 50))),
     consoleLoads: Math.max(1, Math.round(num(env, 'BENCH_CONSOLE_LOADS', 20))),
-    baseline: env.BENCH_BASELINE || null,
+    baselines: (env.BENCH_BASELINE ?? '').split(',').map((b) => b.trim()).filter(Boolean),
   };
 }
