@@ -19,6 +19,8 @@ const READY_TIMEOUT_MS = 30_000;
 export interface StartOptions {
   /** Write a V8 CPU profile of this process into this directory (node --cpu-prof). */
   cpuProfileDir?: string;
+  /** Variables added to this process's environment. */
+  env?: Record<string, string>;
 }
 
 export async function startServer(
@@ -32,7 +34,9 @@ export async function startServer(
   const execArgv = ['--import', 'tsx'];
   // One directory per server: the tsx loader thread writes a profile of its own next to the main thread's.
   if (options.cpuProfileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${join(options.cpuProfileDir, name)}`);
-  const child: ChildProcess = fork(path, [JSON.stringify(args)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(path, [JSON.stringify(args)], {
+    execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...options.env },
+  });
 
   let nextId = 1;
   const waiting = new Map<number, (message: ChildMessage) => void>();

@@ -40,6 +40,11 @@ export function ratios(rows: Row[], settings: Settings): Ratio[] {
     out.push(ratio(`${b} hit / bare sha256+Map`, gw(b, 'hit'), ref('bare sha256+Map'), b === 'sqlite' ? 0.9 : undefined));
     out.push(ratio(`${b} quota reject / bare sha256+Map`, gw(b, 'quota reject'), ref('bare sha256+Map')));
   }
+  if (settings.traces) {
+    for (const b of settings.backends) {
+      for (const name of ['miss', 'hit']) out.push(ratio(`${b} ${name} +traces / untraced`, find(rows, `gateway ${b} +traces`, name), gw(b, name)));
+    }
+  }
   for (const ref of settings.baselines) {
     for (const b of settings.backends) {
       for (const name of ['miss', 'hit', 'quota reject']) {

@@ -25,8 +25,8 @@ const extraChecks: Check[] = [];
 const want = (part: Settings['scenarios'][number]) => settings.scenarios.includes(part);
 const step = (text: string) => console.error(`[bench ${((Date.now() - started.getTime()) / 1000).toFixed(0)}s] ${text}`);
 
-async function start(name: string, script: string, args: unknown): Promise<ServerProcess> {
-  const server = await startServer(name, script, args, { cpuProfileDir: profileDir });
+async function start(name: string, script: string, args: unknown, env?: Record<string, string>): Promise<ServerProcess> {
+  const server = await startServer(name, script, args, { cpuProfileDir: profileDir, env });
   running.add(server);
   return server;
 }
@@ -37,12 +37,12 @@ async function stop(server: ServerProcess): Promise<void> {
 }
 
 /** A gateway process with two teams: `bench` (a budget no run exhausts) and `broke` (budget 0). */
-async function startGateway(name: string, backend: 'sqlite' | 'redis', sim: ServerProcess, script = 'gateway.ts') {
+async function startGateway(name: string, backend: 'sqlite' | 'redis', sim: ServerProcess, script = 'gateway.ts', env?: Record<string, string>) {
   const adminToken = randomBytes(24).toString('hex');
   const gatewayConfig = process.env.BENCH_GATEWAY_CONFIG ? JSON.parse(process.env.BENCH_GATEWAY_CONFIG) : undefined;
   const server = await start(name, script, {
     backend, redisUrl: settings.redisUrl, upstream: sim.url, upstreamKey: SIM_KEY, adminToken, config: gatewayConfig,
-  });
+  }, env);
   const admin = async (path: string, body: unknown) => {
     const res = await fetch(server.url + path, {
       method: 'POST',
@@ -75,11 +75,18 @@ async function references(bench: Bench, sim: ServerProcess): Promise<void> {
   await stop(map);
 }
 
-async function gateway(bench: Bench, sim: ServerProcess, backend: Settings['backends'][number], baseline?: Baseline): Promise<void> {
-  const group = `gateway ${backend}${baseline ? ` @${baseline.ref}` : ''}`;
+/** This gateway, an earlier one (`baseline`), or this one exporting traces to `traceSink`. */
+async function gateway(
+  bench: Bench, sim: ServerProcess, backend: Settings['backends'][number], variant: { baseline?: Baseline; traceSink?: ServerProcess } = {},
+): Promise<void> {
+  const { baseline, traceSink } = variant;
+  const suffix = baseline ? ` @${baseline.ref}` : traceSink ? ' +traces' : '';
+  const group = `gateway ${backend}${suffix}`;
+  // Every span exported, as soon as the batch processor allows: the most a traced gateway pays.
+  const env = traceSink && { OTEL_EXPORTER_OTLP_ENDPOINT: traceSink.url, OTEL_TRACES_SAMPLER: 'always_on' };
   let gw;
   try {
-    gw = await startGateway(`gateway-${backend}${baseline ? `-${baseline.ref.replace(/[^\w.-]/g, '_')}` : ''}`, backend, sim, baseline?.gatewayScript);
+    gw = await startGateway(`gateway-${backend}${suffix.replace(/[^\w.-]/g, '_')}`, backend, sim, baseline?.gatewayScript, env);
   } catch (err) {
     notes.push(`${group} skipped: ${(err as Error).message}`);
     return;
@@ -148,8 +155,13 @@ async function main(): Promise<void> {
     try {
       for (const ref of settings.baselines) baselines.push(checkoutBaseline(ref));
       for (const backend of settings.backends) {
-        for (const baseline of baselines) await gateway(bench, sim, backend, baseline);
+        for (const baseline of baselines) await gateway(bench, sim, backend, { baseline });
         await gateway(bench, sim, backend);
+        if (settings.traces) {
+          const traceSink = await start('otlp-sink', 'otlp-sink.ts', {});
+          await gateway(bench, sim, backend, { traceSink });
+          await stop(traceSink);
+        }
       }
     } finally {
       for (const baseline of baselines) baseline.remove();

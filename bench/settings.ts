@@ -30,6 +30,8 @@ export interface Settings {
   consoleLoads: number;
   /** Git refs whose gateways run beside this one's, same rows, same run (BENCH_BASELINE, comma-separated). */
   baselines: string[];
+  /** Also run this gateway exporting every span to an OTLP/HTTP sink (BENCH_TRACES=1): what tracing costs. */
+  traces: boolean;
   /** Which parts to run (BENCH_SCENARIOS, default all), e.g. `miss` alone for a profile. */
   scenarios: Array<(typeof SCENARIOS)[number]>;
 }
@@ -71,6 +73,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     scenarios: scenarios as Settings['scenarios'],
     consoleTeams: Math.max(1, Math.round(num(env, 'BENCH_CONSOLE_TEAMS', 50))),
     consoleLoads: Math.max(1, Math.round(num(env, 'BENCH_CONSOLE_LOADS', 20))),
+    traces: env.BENCH_TRACES === '1',
     baselines: (env.BENCH_BASELINE ?? '').split(',').map((b) => b.trim()).filter(Boolean),
   };
 }
