@@ -52,6 +52,10 @@ export function ratios(rows: Row[], settings: Settings): Ratio[] {
       }
     }
   }
+  if (settings.backends.includes('cluster') && settings.backends.includes('redis')) {
+    out.push(ratio('cluster hit / redis hit', gw('cluster', 'hit'), gw('redis', 'hit')));
+    out.push(ratio('cluster miss / redis miss', gw('cluster', 'miss'), gw('redis', 'miss')));
+  }
   if (settings.backends.includes('redis') && settings.backends.includes('sqlite')) {
     out.push(ratio('redis hit / sqlite hit', gw('redis', 'hit'), gw('sqlite', 'hit'), 0.8));
     out.push(ratio('redis miss / sqlite miss', gw('redis', 'miss'), gw('sqlite', 'miss'), 0.8));

@@ -6,6 +6,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { checkoutBaseline, type Baseline } from './baseline.js';
 import { startServer, type ServerProcess } from './processes.js';
+import { startCluster, type ClusterSetup } from '../test/helpers/redis-servers.js';
 import { measureOverview, seedTeams } from './console-render.js';
 import { printReport, writeResults, type Check } from './report.js';
 import { Bench, burst, hitPath, missPath, repeated, type Row, type Target } from './scenarios.js';
@@ -37,11 +38,16 @@ async function stop(server: ServerProcess): Promise<void> {
 }
 
 /** A gateway process with two teams: `bench` (a budget no run exhausts) and `broke` (budget 0). */
-async function startGateway(name: string, backend: 'sqlite' | 'redis', sim: ServerProcess, script = 'gateway.ts', env?: Record<string, string>) {
+/** The Redis Cluster of the `cluster` backend, started once for the run. */
+let cluster: ClusterSetup | undefined;
+
+async function startGateway(name: string, backend: Settings['backends'][number], sim: ServerProcess, script = 'gateway.ts', env?: Record<string, string>) {
+  if (backend === 'cluster') cluster ??= await startCluster();
+  const redisUrl = backend === 'cluster' ? cluster!.url : settings.redisUrl;
   const adminToken = randomBytes(24).toString('hex');
   const gatewayConfig = process.env.BENCH_GATEWAY_CONFIG ? JSON.parse(process.env.BENCH_GATEWAY_CONFIG) : undefined;
   const server = await start(name, script, {
-    backend, redisUrl: settings.redisUrl, upstream: sim.url, upstreamKey: SIM_KEY, adminToken, config: gatewayConfig,
+    backend: backend === 'sqlite' ? 'sqlite' : 'redis', redisUrl, upstream: sim.url, upstreamKey: SIM_KEY, adminToken, config: gatewayConfig,
   }, env);
   const admin = async (path: string, body: unknown) => {
     const res = await fetch(server.url + path, {
@@ -194,4 +200,5 @@ try {
   process.exitCode = 1;
 } finally {
   await Promise.all([...running].map((server) => server.close().catch(() => {})));
+  await cluster?.stop();
 }

@@ -20,8 +20,8 @@ export interface Settings {
   budgetS: number;
   /** Simulated upstream latency in ms (BENCH_SIM_LATENCY_MS). */
   simLatencyMs: number;
-  /** Store backends to run the gateway on (BENCH_BACKENDS=sqlite,redis). */
-  backends: Array<'sqlite' | 'redis'>;
+  /** Store backends to run the gateway on (BENCH_BACKENDS=sqlite,redis,cluster; cluster: a three-master Redis Cluster the run starts). */
+  backends: Array<'sqlite' | 'redis' | 'cluster'>;
   redisUrl: string;
   /** Write V8 CPU profiles of every server process (BENCH_CPU_PROF=1). */
   cpuProfile: boolean;
@@ -50,7 +50,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const durationS = num(env, 'BENCH_DURATION_S', 10);
   const memoryRequests = Math.round(num(env, 'BENCH_MEMORY_REQUESTS', 1_000_000));
   const backends = (env.BENCH_BACKENDS ?? 'sqlite,redis').split(',').map((b) => b.trim());
-  for (const b of backends) if (b !== 'sqlite' && b !== 'redis') throw new Error(`BENCH_BACKENDS: unknown backend ${b}`);
+  for (const b of backends) if (!['sqlite', 'redis', 'cluster'].includes(b)) throw new Error(`BENCH_BACKENDS: unknown backend ${b}`);
   const scenarios = (env.BENCH_SCENARIOS ?? SCENARIOS.join(',')).split(',').map((s) => s.trim());
   for (const s of scenarios) {
     if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`BENCH_SCENARIOS: unknown ${s} (known: ${SCENARIOS.join(', ')})`);
