@@ -9,7 +9,7 @@ import { adminRoutes } from './admin/routes.js';
 import type { Alerts } from './alerts/alerts.js';
 import { createAlerts } from './alerts/create-alerts.js';
 import type { Sleep } from './alerts/webhook-sender.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, systemTimers, type Clock, type Timers } from './clock.js';
 import type { Config } from './config/schema.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandling } from './http/error-handler.js';
 import { registerOpenApi } from './http/openapi.js';
@@ -18,7 +18,7 @@ import './http/context.js';
 import { createLogger } from './logger.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import metricsPlugin from './metrics/metrics-plugin.js';
-import { Poller } from './poller.js';
+import { Poller, UNTIL_UPSTREAM_ANSWERS } from './poller.js';
 import { Reconciler } from './reconciler.js';
 import { apiRoutes } from './routes/api.js';
 import { healthRoutes } from './routes/health.js';
@@ -32,6 +32,8 @@ export interface AppOptions {
   store: StoreConnection;
   upstream?: UpstreamClient;
   clock?: Clock;
+  /** How the catalog and balance refreshes wait (tests pass a ManualClock); default real timers. */
+  timers?: Timers;
   /** Where logs go (tests capture them); default stdout. */
   logStream?: DestinationStream;
   logger?: Logger;
@@ -65,6 +67,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     config,
     store: options.store,
     clock,
+    timers: options.timers,
     log,
     upstream: options.upstream,
     tracer: options.tracer,
@@ -143,20 +146,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const auditPrune = new Poller(() => services.audit.prune(config.audit.retention_days), services.storeError);
   const floorCheck = new Poller(async () => built.alerts.checkFloor(), services.storeError);
+  const catalogRefresh = new Poller(
+    () => services.catalog.load(services.upstream, clock.now()),
+    (err) => log.warn({ err }, 'catalog load failed'),
+    options.timers ?? systemTimers,
+  );
   if (options.background !== false) {
     app.addHook('onReady', async () => {
       auditPrune.start(config.audit.prune_interval_ms);
       floorCheck.start(config.upstream.balance_refresh_ms, config.upstream.balance_refresh_ms);
       services.auth.start(config.auth.revocation_poll_ms, services.storeError);
       services.balance.start(config.upstream.balance_refresh_ms, (err) => log.warn({ err }, 'balance refresh failed'));
-      const loadCatalog = () =>
-        services.catalog.load(services.upstream, clock.now()).catch((err: unknown) => log.warn({ err }, 'catalog load failed'));
-      void loadCatalog();
-      catalogTimer = setInterval(loadCatalog, config.upstream.catalog_refresh_ms).unref();
+      // Started before the upstream (or while it is briefly down), the catalog is retried within seconds.
+      catalogRefresh.start({ intervalMs: config.upstream.catalog_refresh_ms, retryUntilFirstSuccess: UNTIL_UPSTREAM_ANSWERS });
       reconciler.start();
     });
   }
-  let catalogTimer: NodeJS.Timeout | undefined;
   app.addHook('onClose', async () => {
     unwatch();
     services.auth.stop();
@@ -164,7 +169,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     auditPrune.stop();
     floorCheck.stop();
     built.sender.stop();
-    clearInterval(catalogTimer);
+    catalogRefresh.stop();
     reconciler.stop();
     services.journal.stop();
     await services.journal.replay().catch(() => {}); // else the file keeps them for the next start

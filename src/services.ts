@@ -14,7 +14,7 @@ import { createCacheStore } from './cache/cache-store.js';
 import { createRedisFlightCoordinator } from './cache/redis-flight-coordinator.js';
 import { ResponseCache } from './cache/response-cache.js';
 import { Catalog } from './catalog/catalog.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock, type Timers } from './clock.js';
 import type { Config } from './config/schema.js';
 import { PaidPath } from './generate/paid-call.js';
 import { SavingsLedger } from './ledger/savings.js';
@@ -96,6 +96,8 @@ export function createServices(input: {
   config: Config;
   store: StoreConnection;
   clock: Clock;
+  /** How background refreshes wait (the balance's); default real timers. */
+  timers?: Timers;
   log: Logger;
   upstream?: UpstreamClient;
   tracer?: Tracer;
@@ -135,7 +137,7 @@ export function createServices(input: {
   const upstream = input.upstream ?? createUpstreamClient(config);
   const auth = new Authenticator(teamStore, clock, config.auth.key_cache_ttl_ms);
   const catalog = new Catalog();
-  const balance = new AccountBalance(upstream, clock, account, storeError);
+  const balance = new AccountBalance(upstream, clock, account, storeError, input.timers);
   const grants = createGrantStore(store);
   const cache = new ResponseCache({
     config: config.cache,

@@ -2,8 +2,8 @@
 // and soon after spending, lowered locally by each settlement in between, and set to zero
 // on an upstream 402. Each reading (and a 402) also goes to the shared AccountStore, where
 // every replica's requests are held against the floor (./account-store.ts).
-import type { Clock } from '../clock.js';
-import { Poller } from '../poller.js';
+import { systemTimers, type Clock, type Timers } from '../clock.js';
+import { Poller, UNTIL_UPSTREAM_ANSWERS } from '../poller.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import type { AccountStore } from './account-store.js';
 
@@ -31,6 +31,7 @@ export class AccountBalance {
     private readonly clock: Clock,
     private readonly account: AccountStore,
     private readonly onStoreError: (err: unknown) => void,
+    private readonly timers: Timers = systemTimers,
   ) {}
 
   snapshot(): BalanceSnapshot {
@@ -74,8 +75,8 @@ export class AccountBalance {
   }
 
   start(intervalMs: number, onError: (err: unknown) => void): void {
-    this.poller = new Poller(() => this.refresh(), onError);
-    this.poller.start(intervalMs);
+    this.poller = new Poller(() => this.refresh(), onError, this.timers);
+    this.poller.start({ intervalMs, retryUntilFirstSuccess: UNTIL_UPSTREAM_ANSWERS });
   }
 
   stop(): void {
