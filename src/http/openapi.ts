@@ -26,15 +26,24 @@ const STATUS_TEXT: Record<number, string> = {
   402: 'insufficient_tokens: a budget (details.scope team or key), max_tokens_per_request (request) or the account balance cannot cover the request',
   403: 'forbidden, or model_not_allowed (details.model, details.scope team or key)',
   404: 'not_found',
+  408: 'request_timeout: the request did not arrive in time (answered on the connection, before any route runs)',
   409: 'conflict: it exists already',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
   422: 'validation_error: a field is missing or wrong (details.fields names each)',
   429: 'rate_limit_exceeded (Retry-After header and retry_after)',
+  431: 'headers_too_large: the request line or headers are too large (answered on the connection, before any route runs)',
   500: 'internal_error',
   502: 'upstream_error: upstream failed or answered something unreadable',
-  503: 'upstream_unavailable or store_unavailable',
+  503: 'upstream_unavailable or store_unavailable; shutting_down when the request arrives while the gateway stops (retry: another replica answers)',
   504: 'upstream_timeout',
+};
+
+/** Answers any route may get, made around it: a request too slow (408) or with too large a head (431), or arriving while the gateway stops (503). */
+const SHUTTING_DOWN = 'shutting_down: the request arrived while the gateway stops (retry: another replica answers)';
+const ANY_ROUTE: Record<number, unknown> = {
+  ...errorResponses(408, 431),
+  503: { description: SHUTTING_DOWN, $ref: 'ErrorBody#' },
 };
 
 /** Response entries for error statuses, all in the error shape. */
@@ -80,7 +89,9 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
     transform: ({ schema, url }) => {
       // The console's page, assets and session routes serve the page itself: not an API to build on.
       if (url === '/console' || url.startsWith('/console/')) return { schema: { ...schema, hide: true }, url };
-      const { rawBody, ...rest } = (schema ?? {}) as DocumentedSchema;
+      const { rawBody, ...documented } = (schema ?? {}) as DocumentedSchema;
+      // A route's own 503 (upstream or store unavailable) says shutting_down as well.
+      const rest = { ...documented, response: { ...ANY_ROUTE, ...(documented.response as object) } };
       if (!rawBody) return { schema: rest, url };
       // @fastify/swagger builds requestBody from `body`; `rawBody` is already in that form.
       return { schema: { ...rest, body: { content: rawBody.content, description: rawBody.description } } as FastifySchema, url };

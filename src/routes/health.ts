@@ -21,7 +21,11 @@ const readiness = {
 const readySchema = {
   tags,
   summary: 'Readiness: the store answers and the upstream balance is known',
-  response: { 200: { description: 'Ready', ...readiness }, 503: { description: 'Not ready', ...readiness } },
+  response: {
+    200: { description: 'Ready', ...readiness },
+    // While the gateway stops, every route answers 503 shutting_down in the error shape: this one too.
+    503: { description: 'Not ready; or shutting_down (the error shape) while the gateway stops', anyOf: [readiness, { $ref: 'ErrorBody#' }] },
+  },
 };
 
 export async function healthRoutes(app: FastifyInstance, opts: { services: Services }): Promise<void> {

@@ -1,12 +1,15 @@
 // The OpenAPI document: GET /openapi.json is a valid OpenAPI 3.1 document (checked against
 // the official schema), names every route the gateway serves, and describes what they really
 // answer: each route is called over a real port for its statuses, and every answer's status
-// must be in the document and its JSON body must match the document's schema for it.
+// must be in the document and its JSON body must match the document's schema for it. That
+// includes answers made on the connection (431, 408) and while the gateway stops (503).
+import type { Socket } from 'node:net';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { call, startGateway, type HttpAnswer, type TestGateway } from '../helpers/gateway.js';
+import { answers, raw, type RawAnswer } from '../helpers/raw-http.js';
 
 interface Seen {
   method: string;
@@ -123,6 +126,55 @@ describe('OpenAPI', () => {
     await asAdmin('GET', '/admin/audit?action=team.create');
     await asAdmin('GET', '/admin/audit?format=csv');
     await asAdmin('GET', '/admin/audit?from=yesterday'); // 422
+
+    // Answered on the connection before any route runs: a head too large (431) ...
+    const recordRaw = (method: string, path: string, { status, headers, text }: RawAnswer) =>
+      seen.push({ method, path, answer: { status, headers, text, json: () => JSON.parse(text) } });
+    const bigHead = (method: string, path: string) => `${method} ${path} HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`;
+    for (const [method, path] of [['GET', '/healthz'], ['POST', '/api/v2/generate'], ['GET', '/admin/teams']]) {
+      const [answer] = answers(await raw(gw.url, bigHead(method, path)));
+      expect(answer.status).toBe(431);
+      recordRaw(method, path, answer);
+    }
+    // ... and a request too slow to arrive (408): Node raises this clientError once
+    // server.requestTimeout has passed, checked every 30 s; here it is raised on the same socket at once.
+    const serverSocket = new Promise<Socket>((resolve) => gw.app.server.once('connection', resolve));
+    const slow = raw(gw.url, 'GET /api/v2/balance HTTP/1.1\r\nHost: x\r\n');
+    gw.app.server.emit('clientError', Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), await serverSocket);
+    const [timedOut] = answers(await slow);
+    expect(timedOut.status).toBe(408);
+    recordRaw('GET', '/api/v2/balance', timedOut);
+
+    // Last: the gateway stops. A request pipelined behind one still in flight (a held stream)
+    // arrives while it closes and gets 503 shutting_down, whatever its route.
+    gw.sim.holdStreams(true);
+    const behindStream = (prompt: string) => {
+      const body = JSON.stringify({ model: 'gpt-5', prompt });
+      let socket: Socket | undefined;
+      const text = raw(
+        gw.url,
+        `POST /api/v2/generate/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        (s) => (socket = s),
+      );
+      return { body, text, send: (bytes: string) => socket!.write(bytes) };
+    };
+    const late = [
+      { method: 'GET', path: '/readyz', bytes: 'GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n', flight: behindStream('held 1') },
+      { method: 'GET', path: '/admin/teams', bytes: `GET /admin/teams HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${gw.adminToken}\r\n\r\n`, flight: behindStream('held 2') },
+    ];
+    await vi.waitFor(() => expect(late.map(({ flight }) => gw.sim.callsFor(JSON.parse(flight.body)))).toEqual([1, 1]), { timeout: 5_000, interval: 5 });
+    const closed = gw.app.close();
+    await vi.waitFor(() => expect(gw.app.server.listening).toBe(false), { timeout: 5_000, interval: 1 });
+    for (const { flight, bytes } of late) flight.send(bytes);
+    gw.sim.releaseStreams();
+    for (const { method, path, flight } of late) {
+      const [stream, answer] = answers(await flight.text);
+      expect(stream.status).toBe(200);
+      expect(answer).toMatchObject({ status: 503, body: { error: 'shutting_down' } });
+      recordRaw(method, path, answer);
+    }
+    await closed;
   });
   afterAll(async () => gw?.close());
 
