@@ -1,8 +1,10 @@
-// Runs the real CLI (`elumenta-gateway serve`) as a child process, from the TypeScript
-// sources, and reads the URL it logs when it listens. For tests of what only a process can
-// show: kill -9 durability, SIGTERM draining, boot failures.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Runs the real CLI (`elumenta-gateway serve`, admin commands) as a child process, built as
+// `npm start` runs it (dist/, plain node: tsx compiled the sources at every start, seconds
+// apiece under load), and reads the URL it logs when it listens. For tests of what only a
+// process can show: kill -9 durability, SIGTERM draining, boot failures, the CLI's output.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 
 export interface ChildGateway {
   proc: ChildProcess;
@@ -10,10 +12,34 @@ export interface ChildGateway {
   output: () => string;
 }
 
-export const CLI = ['--import', 'tsx', 'src/cli/index.ts'];
+const root = fileURLToPath(new URL('../../', import.meta.url));
+let build: Promise<void> | undefined;
+let built = false;
+
+/**
+ * Compiles dist/ if a source changed since it was built (scripts/build-if-stale.mjs: files
+ * started together build once). Every file that runs the CLI calls it in `beforeAll`, with a
+ * timeout for a compile (`cliArgs` refuses until then, so no test runs a stale build).
+ */
+export function buildCli(): Promise<void> {
+  build ??= new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, [`${root}scripts/build-if-stale.mjs`], (err, stdout, stderr) =>
+      err ? reject(new Error(`building dist/ failed:\n${stdout}${stderr}`)) : resolve(),
+    ),
+  ).then(() => void (built = true));
+  return build;
+}
+/** How long `buildCli` may take: a full compile, with other work on the machine. */
+export const BUILD_TIMEOUT_MS = 180_000;
+
+/** `node` arguments that run the built CLI with `args`. */
+export function cliArgs(args: string[]): string[] {
+  if (!built) throw new Error('call buildCli() in beforeAll before running the CLI');
+  return [`${root}dist/cli/index.js`, ...args];
+}
 
 export function runCli(args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [...CLI, ...args], {
+  return spawn(process.execPath, cliArgs(args), {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -7,16 +7,19 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type StoreConnection } from '../../src/store/connection.js';
-import { CLI } from '../helpers/child.js';
+import { BUILD_TIMEOUT_MS, buildCli, cliArgs } from '../helpers/child.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { parseCsv } from './csv.js';
 
 const exec = promisify(execFile);
 
 async function cli(args: string[], env: Record<string, string>): Promise<string> {
-  const { stdout } = await exec(process.execPath, [...CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+  const { stdout } = await exec(process.execPath, cliArgs(args), { env: { PATH: process.env.PATH ?? '', ...env } });
   return stdout;
 }
+
+// The built CLI (dist/, compiled here if stale), as a process.
+beforeAll(buildCli, BUILD_TIMEOUT_MS);
 
 describe('elumenta-gateway usage', () => {
   let dir: string;

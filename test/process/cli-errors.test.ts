@@ -9,14 +9,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
-import { CLI } from '../helpers/child.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BUILD_TIMEOUT_MS, buildCli, cliArgs } from '../helpers/child.js';
 
 const exec = promisify(execFile);
 
 async function run(args: string[], env: Record<string, string> = {}) {
   try {
-    const { stdout, stderr } = await exec(process.execPath, [...CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env } });
+    const { stdout, stderr } = await exec(process.execPath, cliArgs(args), { env: { PATH: process.env.PATH ?? '', ...env } });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -33,8 +33,10 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-// Each case runs the CLI process a few times (tsx compiles it at each start).
-describe('CLI errors are one line with a non-zero exit', { timeout: 120_000 }, () => {
+// Each case runs the built CLI (dist/, compiled here if stale) as a process a few times.
+beforeAll(buildCli, BUILD_TIMEOUT_MS);
+
+describe('CLI errors are one line with a non-zero exit', () => {
   const store = () => ({ STORE_URL: `sqlite:${join(mkdtempSync(join(tmpdir(), 'egw-clierr-')), 'gw.db')}` });
 
   it('an unreachable gateway names the URL, without a stack trace', async () => {

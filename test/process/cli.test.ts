@@ -6,20 +6,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI } from '../helpers/child.js';
+import { BUILD_TIMEOUT_MS, buildCli, cliArgs } from '../helpers/child.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
 const exec = promisify(execFile);
 
 async function cli(args: string[], env: Record<string, string>) {
-  const { stdout } = await exec(process.execPath, [...CLI, ...args], {
+  const { stdout } = await exec(process.execPath, cliArgs(args), {
     env: { PATH: process.env.PATH ?? '', ...env },
   });
   return JSON.parse(stdout);
 }
 
-// Each command is a child process started through tsx: seconds apiece on a busy machine.
-describe('CLI', { timeout: 90_000 }, () => {
+// Each command is a child process running the built CLI (dist/, compiled here if stale).
+beforeAll(buildCli, BUILD_TIMEOUT_MS);
+
+describe('CLI', () => {
   it('manages teams and keys directly in the store', async () => {
     const env = { STORE_URL: `sqlite:${join(mkdtempSync(join(tmpdir(), 'egw-cli-')), 'gw.db')}` };
     const team = await cli(['teams', 'create', 'ml', '--budget', '5000', '--period', 'week', '--rpm', '30'], env);

@@ -4,10 +4,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, rendered, screenshot } from '../helpers/browser.js';
-import { exitOf, runCli } from '../helpers/child.js';
+import { BUILD_TIMEOUT_MS, buildCli, exitOf, runCli } from '../helpers/child.js';
 import { call } from '../helpers/gateway.js';
+
+// The gateway runs as `npm start` runs it: the built CLI (dist/, compiled here if stale).
+beforeAll(buildCli, BUILD_TIMEOUT_MS);
 
 describe('demo', () => {
   it('prints a working key and curl line, and stops cleanly', async () => {

@@ -7,10 +7,13 @@ import { createRedisQuotaStore } from '../../src/quota/redis-quota-store.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import type { StoreConnection } from '../../src/store/connection.js';
 import { backends, cleanup, redisUrl } from '../helpers/backends.js';
-import { exitOf, startChildGateway } from '../helpers/child.js';
+import { BUILD_TIMEOUT_MS, buildCli, exitOf, startChildGateway } from '../helpers/child.js';
 import { call } from '../helpers/gateway.js';
 
 const storeUrlOf = (conn: StoreConnection) => (conn.kind === 'sqlite' ? `sqlite:${conn.path}` : redisUrl);
+
+// The gateway runs as `npm start` runs it: the built CLI (dist/, compiled here if stale).
+beforeAll(buildCli, BUILD_TIMEOUT_MS);
 
 describe.each(backends)('kill -9 on $name', (backend) => {
   let sim: Simulator;

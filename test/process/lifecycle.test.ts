@@ -8,8 +8,11 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createSqliteQuotaStore } from '../../src/quota/sqlite-quota-store.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { openStore, type SqliteConnection } from '../../src/store/connection.js';
-import { exitOf, runCli, startChildGateway } from '../helpers/child.js';
+import { BUILD_TIMEOUT_MS, buildCli, exitOf, runCli, startChildGateway } from '../helpers/child.js';
 import { call } from '../helpers/gateway.js';
+
+// The gateway runs as `npm start` runs it: the built CLI (dist/, compiled here if stale).
+beforeAll(buildCli, BUILD_TIMEOUT_MS);
 
 describe('process lifecycle', () => {
   let sim: Simulator;

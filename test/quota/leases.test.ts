@@ -2,14 +2,16 @@
 // returns; a pending async job keeps its reservation until the reconciler (with no client
 // polling) sees it end and settles it; outcome-unknown requests wait for the lease.
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import type { StoreConnection } from '../../src/store/connection.js';
 import { backends, cleanup, redisUrl } from '../helpers/backends.js';
-import { exitOf, startChildGateway } from '../helpers/child.js';
+import { BUILD_TIMEOUT_MS, buildCli, exitOf, startChildGateway } from '../helpers/child.js';
 import { call, startGateway, type TestGateway } from '../helpers/gateway.js';
 
+// The gateway runs as `npm start` runs it: the built CLI (dist/, compiled here if stale).
+beforeAll(buildCli, BUILD_TIMEOUT_MS);
 
 describe('leases', () => {
   let gw: TestGateway | undefined;
