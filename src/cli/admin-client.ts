@@ -3,7 +3,6 @@
 // app built in-process and driven with inject, so both ways run the very same admin routes.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../app.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../logger.js';
 import { openStore, storeOptionsOf } from '../store/connection.js';
@@ -66,6 +65,7 @@ export function httpAdminClient(baseUrl: string, token: string): AdminClient {
 
 export async function directAdminClient(config: Config): Promise<AdminClient> {
   const token = randomBytes(24).toString('hex');
+  const { buildApp } = await import('../app.js'); // only this way in needs the app: HTTP commands start without loading it
   const store = await openStore(config.store.url, storeOptionsOf(config.store));
   const app: FastifyInstance = await buildApp({
     config: { ...config, admin: { token } },
