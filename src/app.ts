@@ -32,7 +32,7 @@ export interface AppOptions {
   store: StoreConnection;
   upstream?: UpstreamClient;
   clock?: Clock;
-  /** How the catalog and balance refreshes wait (tests pass a ManualClock); default real timers. */
+  /** How the catalog and balance refreshes and coalescing waiters wait (tests pass a ManualClock); default real timers. */
   timers?: Timers;
   /** Where logs go (tests capture them); default stdout. */
   logStream?: DestinationStream;

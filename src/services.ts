@@ -96,7 +96,7 @@ export function createServices(input: {
   config: Config;
   store: StoreConnection;
   clock: Clock;
-  /** How background refreshes wait (the balance's); default real timers. */
+  /** How the balance refresh and coalescing waiters wait; default real timers. */
   timers?: Timers;
   log: Logger;
   upstream?: UpstreamClient;
@@ -144,6 +144,7 @@ export function createServices(input: {
     store: createCacheStore(store),
     coordinator: store.kind === 'redis' ? createRedisFlightCoordinator(store) : null,
     clock,
+    timers: input.timers,
     grants,
     category: (model) => catalog.category(model),
     plan: () => balance.snapshot().plan,

@@ -79,7 +79,7 @@ export async function cachedGenerate(
   const bound = services.paid.waitBound(request.model);
   const flight = cache.flights.join(plan.key);
   if (flight) {
-    const shared = await inSpan(services.tracer, 'cache.coalesce_wait', { 'gateway.leader': 'replica' }, () => within(flight.shared, bound));
+    const shared = await inSpan(services.tracer, 'cache.coalesce_wait', { 'gateway.leader': 'replica' }, () => within(flight.shared, bound, cache.timers));
     if (shared) return sharedAnswer(plan.key, shared, 'coalesced');
     return (await goUpstream(found.available)).answer; // the leader had nothing to share: go ourselves
   }

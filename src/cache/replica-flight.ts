@@ -3,6 +3,7 @@
 // polling the cache. A leader that dies lets its lock expire and a waiter takes over; past its
 // bound a waiter goes upstream itself. Nothing here may make a request wait forever.
 import { randomUUID } from 'node:crypto';
+import type { Clock, Timers } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { CachedAnswer } from './cached-answer.js';
 import type { FlightCoordinator } from './redis-flight-coordinator.js';
@@ -11,6 +12,9 @@ import { within } from './single-flight.js';
 export interface ReplicaFlightDeps {
   coordinator: FlightCoordinator;
   config: Config['cache'];
+  /** A waiter's bound is counted on this clock, and its polls wait on these timers (a test's manual clock). */
+  clock: Clock;
+  timers: Timers;
   /** Reads the shared store; throws when it fails. */
   read(key: string): Promise<CachedAnswer | null>;
   /** Bounds a store call by cache.store_timeout_ms. */
@@ -24,7 +28,7 @@ export interface ReplicaFlightDeps {
 export type Leadership = { answer: CachedAnswer } | { lock: (() => void) | null };
 
 export async function awaitLeader(deps: ReplicaFlightDeps, key: string, boundMs: number): Promise<Leadership> {
-  const { coordinator, config, read, timed } = deps;
+  const { coordinator, config, read, timed, clock } = deps;
   const owner = randomUUID();
   try {
     if (await timed(coordinator.tryLead(key, owner, config.lock_ms))) {
@@ -35,16 +39,16 @@ export async function awaitLeader(deps: ReplicaFlightDeps, key: string, boundMs:
       return { answer };
     }
     await coordinator.ready(config.store_timeout_ms);
-    const deadline = performance.now() + boundMs;
+    const deadline = clock.now() + boundMs;
     for (;;) {
       const signal = coordinator.listen(key); // listen before looking, so no announcement is missed
       try {
         const answer = await read(key);
         if (answer) return { answer };
         if (await timed(coordinator.tryLead(key, owner, config.lock_ms))) return { lock: holdLock(deps, key, owner) };
-        const left = deadline - performance.now();
+        const left = deadline - clock.now();
         if (left <= 0) return { lock: null };
-        await within(signal.done, Math.min(config.poll_ms, left));
+        await within(signal.done, Math.min(config.poll_ms, left), deps.timers);
       } finally {
         signal.cancel();
       }

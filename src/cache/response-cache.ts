@@ -2,7 +2,7 @@
 // every replica shares, the single-flight of identical requests, and poll entitlements for
 // teams handed someone else's generation. It fails soft: a store error is logged (throttled)
 // and the request goes on without the cache; it never fails a request by itself.
-import type { Clock } from '../clock.js';
+import { systemTimers, type Clock, type Timers } from '../clock.js';
 import type { Category, Config } from '../config/schema.js';
 import type { GenerationFacts } from '../generate/generation.js';
 import type { GrantStore } from '../generations/grant-store.js';
@@ -20,6 +20,8 @@ export interface ResponseCacheDeps {
   /** Redis only: single-flight across replicas. SQLite has one instance: in-process is enough. */
   coordinator: FlightCoordinator | null;
   clock: Clock;
+  /** What a coalescing waiter's wait runs on; default real timers. */
+  timers?: Timers;
   grants: GrantStore;
   category(model: string): Category;
   /** The account's plan as last seen (media retention depends on it). */
@@ -46,10 +48,13 @@ const MAX_GRANT_MEMO = 32;
 export class ResponseCache {
   readonly flights = new SingleFlight();
   readonly l1: ByteLru<Held>;
+  /** What a coalescing waiter's wait runs on (its bound is counted on the clock). */
+  readonly timers: Timers;
   private downUntil = 0;
 
   constructor(private readonly deps: ResponseCacheDeps) {
     this.l1 = new ByteLru<Held>(deps.config.memory_max_bytes, deps.clock);
+    this.timers = deps.timers ?? systemTimers;
   }
 
   private get now(): number {
@@ -196,6 +201,8 @@ export class ResponseCache {
     return {
       coordinator,
       config: this.deps.config,
+      clock: this.deps.clock,
+      timers: this.timers,
       read: (k: string) => this.readStore(k),
       timed: <T>(work: Promise<T>) => this.timed(work),
       onError: (err: unknown) => this.fail(err),

@@ -2,6 +2,7 @@
 // request for a key is on its way (upstream, or waiting on another replica's call), identical
 // requests wait for its answer instead of going themselves. A streamed flight also carries its
 // live broadcast, so a streamed twin relays its events and a plain twin gets its final result.
+import { systemTimers, type Timers } from '../clock.js';
 import type { Broadcast } from '../stream/broadcast.js';
 import type { CachedAnswer } from './cached-answer.js';
 
@@ -62,13 +63,13 @@ export class SingleFlight {
   }
 }
 
-/** Waits for `promise` at most `ms` of real time; null on timeout. */
-export async function within<T>(promise: Promise<T>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+/** Waits for `promise` at most `ms` (on `timers`: real ones unless a test injects its clock); null on timeout. */
+export async function within<T>(promise: Promise<T>, ms: number, timers: Timers = systemTimers): Promise<T | null> {
+  let cancel = () => {};
+  const timeout = new Promise<null>((resolve) => (cancel = timers.after(ms, () => resolve(null))));
   try {
     return await Promise.race([promise, timeout]);
   } finally {
-    clearTimeout(timer);
+    cancel();
   }
 }

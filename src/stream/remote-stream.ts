@@ -3,6 +3,7 @@
 // (where its own client and local twins listen), and it pays nothing. A leader that lets go
 // before its first event hands over: this request leads with its own call.
 import type { CachedAnswer } from '../cache/cached-answer.js';
+import type { Clock, Timers } from '../clock.js';
 import type { RemoteFeed } from '../cache/replica-flight.js';
 import { within } from '../cache/single-flight.js';
 import type { Broadcast, StreamResult } from './broadcast.js';
@@ -25,13 +26,15 @@ interface Relay {
   feed: RemoteFeed;
   broadcast: Broadcast;
   pollMs: number;
-  /** How long to wait for a leader that neither sends nor lets go. */
+  /** How long to wait for a leader that neither sends nor lets go, on `clock`; polls wait on `timers`. */
   boundMs: number;
+  clock: Clock;
+  timers: Timers;
 }
 
 export async function followRemote(relay: Relay): Promise<RemoteStart> {
   const { feed, broadcast } = relay;
-  const deadline = performance.now() + relay.boundMs;
+  const deadline = relay.clock.now() + relay.boundMs;
   for (;;) {
     const signal = feed.listen(); // listen before reading, so no notice is missed
     try {
@@ -49,9 +52,9 @@ export async function followRemote(relay: Relay): Promise<RemoteStart> {
         lock();
         return { kind: 'answer', answer: late };
       }
-      const left = deadline - performance.now();
+      const left = deadline - relay.clock.now();
       if (left <= 0) return { kind: 'lead', lock: null };
-      await within(signal.done, Math.min(relay.pollMs, left));
+      await within(signal.done, Math.min(relay.pollMs, left), relay.timers);
     } catch {
       return { kind: 'lead', lock: null }; // the store failed: go alone
     } finally {
@@ -83,7 +86,7 @@ async function pump(relay: Relay, first: Array<{ id: string; field: string; valu
         lock();
         return finishFromAnswer(broadcast, text, await feed.answer());
       }
-      await within(signal.done, relay.pollMs);
+      await within(signal.done, relay.pollMs, relay.timers);
       entries = await feed.read(after);
     } catch {
       return broadcast.finish({ status: 'unknown', generationId: null, text, tokensSpent: 0, clean: false, body: null });

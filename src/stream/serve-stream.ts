@@ -49,7 +49,7 @@ export async function serveStream(
       // A plain twin in flight: its answer, replayed as SSE (no answer to share: go ourselves).
       // On Redis the key's lock says who really leads (that twin may itself wait on another replica's stream).
       if (cache.coordinated) break;
-      const shared = await within(flight.shared, services.paid.waitBound(parsed.model));
+      const shared = await within(flight.shared, services.paid.waitBound(parsed.model), cache.timers);
       const answer = shared && replayed(ctx, plan.key, shared, 'coalesced');
       if (answer) return answer;
       break;
@@ -83,7 +83,14 @@ function handOver(ctx: StreamContext, broadcast: Broadcast, handle: FlightHandle
 async function relayFromReplica(ctx: StreamContext, broadcast: Broadcast, handle: FlightHandle | null, feed: RemoteFeed): Promise<FastifyReply> {
   const { services, parsed } = ctx;
   const pollMs = services.config.cache.poll_ms;
-  const start = await followRemote({ feed, broadcast, pollMs, boundMs: services.paid.waitBound(parsed.model) });
+  const start = await followRemote({
+    feed,
+    broadcast,
+    pollMs,
+    boundMs: services.paid.waitBound(parsed.model),
+    clock: services.clock,
+    timers: services.cache.timers,
+  });
   if (start.kind === 'lead') return leadStream(ctx, broadcast, handle, start.lock);
   if (start.kind === 'answer') return handOver(ctx, broadcast, handle, start.answer);
   // Plain twins here get the leader's answer once it is stored.

@@ -1,8 +1,9 @@
 // Single-flight: identical requests that arrive while the first is in flight wait for its
 // answer instead of calling upstream, within one process (both backends) and across replicas
 // sharing Redis; a waiter whose leader died, or who waited past its bound, calls itself.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cacheKey, GENERATE_ROUTE } from '../../src/cache/cache-key.js';
+import { ManualClock } from '../../src/clock.js';
 import { backends } from '../helpers/backends.js';
 import { startGateway, type HttpAnswer, type TestGateway } from '../helpers/gateway.js';
 import { generate, unique, usage } from './helpers.js';
@@ -93,43 +94,62 @@ describe('coalescing across replicas sharing Redis', () => {
     expect(outcomes(answers).miss).toBe(calls);
   });
 
+  /** A replica whose waits run on a manual clock (bound and polls): the test moves time, nothing sleeps. */
+  const replicaOnManualTime = async () => {
+    const clock = new ManualClock(Date.now());
+    const gw = await startGateway({ backend: 'redis', store: a.store, sim: a.sim, clock, timers: clock, config: { cache: { lock_ms: 400, poll_ms: 50 } } });
+    return { gw, clock };
+  };
+  /** The key's cross-replica lock, as another replica holding it would have set it. */
+  const lockOf = (body: Record<string, unknown>) => {
+    const store = a.store as Extract<TestGateway['store'], { kind: 'redis' }>;
+    return { redis: store.redis, key: `${store.prefix}cache-lock:{${cacheKey(GENERATE_ROUTE, body, null)}}` };
+  };
+
   it('a waiter whose leader died (its lock left behind) takes over when the lock expires', async () => {
     const body = { model: 'gpt-5', prompt: unique('dead leader') };
-    const k = cacheKey(GENERATE_ROUTE, body, null);
-    const store = a.store as Extract<TestGateway['store'], { kind: 'redis' }>;
-    await store.redis.set(`${store.prefix}cache-lock:${k}`, 'a-replica-that-died', 'PX', 300);
-    const started = performance.now();
-    const answers = await Promise.all(Array.from({ length: 5 }, () => generate(b, key, body)));
-    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
-    expect(answers.every((x) => x.status === 200)).toBe(true);
-    expect(a.sim.callsFor(body)).toBe(1);
-    expect(outcomes(answers)).toEqual({ miss: 1, coalesced: 4 });
+    const lock = lockOf(body);
+    await lock.redis.set(lock.key, 'a-replica-that-died', 'PX', 60_000);
+    const { gw, clock } = await replicaOnManualTime();
+    try {
+      const answers = Promise.all(Array.from({ length: 5 }, () => generate(gw, key, body)));
+      await vi.waitFor(() => expect(clock.pending()).toContain(50)); // the first waits for the lock's holder
+      clock.advance(50);
+      await vi.waitFor(() => expect(clock.pending()).toContain(50)); // looked again: still held, so it waits on
+      expect(a.sim.callsFor(body)).toBe(0);
+      await lock.redis.del(lock.key); // the dead replica's lock runs out
+      clock.advance(50);
+      const all = await answers;
+      expect(all.every((x) => x.status === 200)).toBe(true);
+      expect(a.sim.callsFor(body)).toBe(1);
+      expect(outcomes(all)).toEqual({ miss: 1, coalesced: 4 });
+    } finally {
+      await lock.redis.del(lock.key);
+      await gw.close();
+    }
   });
 
   it('a waiter whose leader is alive but too slow calls upstream itself after its bound', async () => {
     const body = { model: 'gpt-5', prompt: unique('slow leader') };
-    const k = cacheKey(GENERATE_ROUTE, body, null);
-    const store = a.store as Extract<TestGateway['store'], { kind: 'redis' }>;
-    const lock = `${store.prefix}cache-lock:{${k}}`;
-    await store.redis.set(lock, 'a-leader-that-never-ends', 'PX', 400);
-    const renew = setInterval(() => void store.redis.pexpire(lock, 400), 50);
-    const slow = await startGateway({
-      backend: 'redis',
-      store: a.store,
-      sim: a.sim,
-      config: { cache: { lock_ms: 400, poll_ms: 50 }, upstream: { timeouts: { text: { first_byte_ms: 600, total_ms: 600 } } } },
-    });
+    const lock = lockOf(body);
+    await lock.redis.set(lock.key, 'a-leader-that-never-ends', 'PX', 60_000); // alive: its lock stays
+    const { gw, clock } = await replicaOnManualTime();
     try {
-      const started = performance.now();
-      const answer = await generate(slow, key, body);
-      const waited = performance.now() - started;
-      expect(answer.status).toBe(200);
-      expect(answer.headers['x-gateway-cache']).toBe('miss');
-      expect(waited).toBeGreaterThanOrEqual(900); // bound: text total_ms 600 + lock_ms 400, then its own 300 ms call
+      const bound = gw.app.services.paid.waitBound('gpt-5'); // text total_ms + lock_ms
+      const answer = generate(gw, key, body);
+      await vi.waitFor(() => expect(clock.pending()).toContain(50));
+      clock.advance(bound - 1);
+      // 1 ms before its bound it looked again (the leader alive, no answer) and waits on.
+      await vi.waitFor(() => expect(clock.pending()).toContain(1));
+      expect(a.sim.callsFor(body)).toBe(0);
+      clock.advance(1);
+      const res = await answer;
+      expect(res.status).toBe(200);
+      expect(res.headers['x-gateway-cache']).toBe('miss');
       expect(a.sim.callsFor(body)).toBe(1);
     } finally {
-      clearInterval(renew);
-      await slow.close();
+      await lock.redis.del(lock.key);
+      await gw.close();
     }
   });
 });

@@ -10,7 +10,7 @@ import type { DestinationStream } from 'pino';
 import { request as httpRequest } from 'undici';
 import type { Sleep } from '../../src/alerts/webhook-sender.js';
 import { buildApp } from '../../src/app.js';
-import type { Clock } from '../../src/clock.js';
+import type { Clock, Timers } from '../../src/clock.js';
 import { deepMerge, parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { StoreConnection } from '../../src/store/connection.js';
@@ -67,6 +67,8 @@ export interface GatewayOptions {
   simOptions?: SimulatorOptions;
   config?: ConfigInput;
   clock?: Clock;
+  /** What background refreshes and coalescing waits wait on (a ManualClock: they run when it is moved). */
+  timers?: Timers;
   logStream?: DestinationStream;
   /** How alert retries wait (a test's fake timer). */
   alertSleep?: Sleep;
@@ -95,7 +97,7 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
       (options.config ?? {}) as Record<string, unknown>,
     ),
   );
-  const app = await buildApp({ config, store, clock: options.clock, logStream: options.logStream, tracer: options.tracer, alertSleep: options.alertSleep });
+  const app = await buildApp({ config, store, clock: options.clock, timers: options.timers, logStream: options.logStream, tracer: options.tracer, alertSleep: options.alertSleep });
   await app.listen({ host: '127.0.0.1', port: 0 });
   // Tests start from a known catalog and balance (an unreachable upstream leaves them unknown).
   await app.services.catalog.load(app.services.upstream, app.services.clock.now()).catch(() => {});
