@@ -78,7 +78,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // The budget_threshold check hangs off settlement: the paid path's one place that spends.
     onSettled: (settled) => {
       metrics.settled(settled);
-      alerts?.settled(settled.team);
+      alerts?.settled(settled.team, settled.key?.id);
     },
     bootstrapName: options.bootstrapName,
     onSaved: (team, model, tokens) => metrics.saved(team, model, tokens),

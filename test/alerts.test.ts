@@ -1,5 +1,5 @@
-// Alerts over a real HTTP receiver: budget thresholds sent once across two replicas on Redis
-// with a valid HMAC signature, a retry after the receiver answered 500 (an injected timer, no
+// Alerts over a real HTTP receiver: team and key budget thresholds sent once across two
+// replicas (on SQLite and on Redis) with a valid HMAC signature, a retry after the receiver answered 500 (an injected timer, no
 // sleeping), giving up after alerts.retry_for_s, the account floor and a store failure; the
 // deliveries and failures counted in /metrics. Plus the once-only claim on every store shape.
 import { createHmac } from 'node:crypto';
@@ -72,23 +72,37 @@ describe.each(storeBackends)('alert claims on $name', (backend) => {
   });
 });
 
-describe('budget alerts across two replicas on Redis', () => {
+describe.each(['sqlite', 'redis'] as const)('budget alerts across two replicas on %s', (backend) => {
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let a: TestGateway;
   let b: TestGateway;
+  let second: StoreConnection;
   beforeAll(async () => {
     receiver = await startReceiver();
     const config = { alerts: { webhooks: [{ url: receiver.url, secret: SECRET }], budget_thresholds: [0.5, 1.0] } };
-    a = await startGateway({ backend: 'redis', config });
-    b = await startGateway({ backend: 'redis', store: a.store, sim: a.sim, config });
+    a = await startGateway({ backend, config });
+    second = await reopen(a.store);
+    b = await startGateway({ backend, store: second, sim: a.sim, config });
   });
   afterAll(async () => {
     await b.close();
+    await second.close();
     await a.close();
     await receiver.close();
   });
 
-  it('sends each threshold crossing once, signed, with a sentence for Slack', async () => {
+  const delivered = async () =>
+    (await metric(a, 'elumenta_gateway_alerts_delivered_total', 'budget_threshold')) +
+    (await metric(b, 'elumenta_gateway_alerts_delivered_total', 'budget_threshold'));
+  const expectSigned = (secrets: string[]) => {
+    for (const { body, signature } of receiver.received) {
+      expect(signature).toBe('sha256=' + createHmac('sha256', SECRET).update(body).digest('hex'));
+      for (const secret of [SECRET, ...secrets]) expect(body).not.toContain(secret);
+    }
+  };
+
+  it('sends each threshold crossing of a team once, signed, with a sentence for Slack', async () => {
+    const before = await delivered();
     const key = await a.team('ml', { budget: { tokens: 20, period: 'month' } }); // gpt-5 costs 2: ten requests spend it all
     const answers = await Promise.all(
       Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).api('POST', '/api/v2/generate', key, { model: 'gpt-5', prompt: `alert ${i}` })),
@@ -96,17 +110,46 @@ describe('budget alerts across two replicas on Redis', () => {
     expect(answers.map((r) => r.status)).toEqual(Array(10).fill(200));
     await Promise.all([a.app.alerts.idle(), b.app.alerts.idle()]);
 
-    const alerts = receiver.events('budget_threshold');
+    const alerts = receiver.events('budget_threshold').filter((x) => x.team === 'ml');
     expect(alerts.map((x) => x.threshold).sort()).toEqual([0.5, 1]);
+    expect(alerts.every((x) => x.key === undefined)).toBe(true);
     const full = alerts.find((x) => x.threshold === 1);
     expect(full).toMatchObject({ team: 'ml', spent: 20, budget: 20, period: 'month', resets_at: expect.any(String), at: expect.any(String) });
     expect(full.text).toMatch(/^Team ml reached 100% of its monthly budget: 20 of 20 tokens spent\. It resets at /);
-    for (const { body, signature } of receiver.received) {
-      expect(signature).toBe('sha256=' + createHmac('sha256', SECRET).update(body).digest('hex'));
-      expect(body).not.toContain(SECRET);
-      expect(body).not.toContain(key);
-    }
-    expect((await metric(a, 'elumenta_gateway_alerts_delivered_total', 'budget_threshold')) + (await metric(b, 'elumenta_gateway_alerts_delivered_total', 'budget_threshold'))).toBe(2);
+    expectSigned([key]);
+    expect((await delivered()) - before).toBe(2);
+  });
+
+  it("sends each threshold crossing of a key's own budget once, naming the key and its team, never its secret", async () => {
+    const before = await delivered();
+    await a.team('kl'); // the team's budget (1,000,000) is far away: only the key's alerts
+    const issued = await a.admin('POST', '/admin/teams/kl/keys', { label: '<!channel> ops\nbot', budget: { tokens: 10, period: 'day' } });
+    expect(issued.status).toBe(201);
+    const { key, id } = issued.json() as { key: string; id: string };
+    // gpt-5 costs 2: five of the eight fit the key's 10 tokens, the rest are refused (402).
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).api('POST', '/api/v2/generate', key, { model: 'gpt-5', prompt: `key alert ${i}` })),
+    );
+    expect(answers.filter((r) => r.status === 200)).toHaveLength(5);
+    expect(answers.filter((r) => r.status === 402)).toHaveLength(3);
+    await Promise.all([a.app.alerts.idle(), b.app.alerts.idle()]);
+
+    const alerts = receiver.events('budget_threshold').filter((x) => x.team === 'kl');
+    expect(alerts.map((x) => x.threshold).sort()).toEqual([0.5, 1]); // one webhook per crossing across both replicas
+    expect(alerts.every((x) => x.key === id && x.key_label === '<!channel> ops\nbot')).toBe(true);
+    const full = alerts.find((x) => x.threshold === 1);
+    expect(full).toMatchObject({ team: 'kl', key: id, spent: 10, budget: 10, period: 'day', resets_at: expect.any(String), at: expect.any(String) });
+    // One line, and Slack gets no <!channel> mention out of a label.
+    expect(full.text).toBe(`Key "&lt;!channel&gt; ops bot" (${id}) of team kl reached 100% of its daily budget: 10 of 10 tokens spent. It resets at ${full.resets_at}.`);
+    expectSigned([key]);
+    expect((await delivered()) - before).toBe(2);
+
+    // Spending nothing more crosses nothing again: a cache hit settles nothing, and no second alert comes.
+    const answered = answers.findIndex((r) => r.status === 200);
+    const again = await b.api('POST', '/api/v2/generate', key, { model: 'gpt-5', prompt: `key alert ${answered}` });
+    expect(again.headers['x-gateway-cache']).toBe('hit');
+    await Promise.all([a.app.alerts.idle(), b.app.alerts.idle()]);
+    expect(receiver.events('budget_threshold').filter((x) => x.team === 'kl')).toHaveLength(2);
   });
 });
 

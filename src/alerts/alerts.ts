@@ -1,12 +1,12 @@
-// The alerts the gateway sends itself (config `alerts`): a team's spend crossing each of
-// `budget_thresholds` (checked after settlements), the account balance under the floor plus
+// The alerts the gateway sends itself (config `alerts`): a team's or a key's spend crossing
+// each of `budget_thresholds` (checked after settlements), the account balance under the floor plus
 // `account_margin`, and the store becoming unreachable. Each event is claimed in the store
 // first (./alert-store.ts), so of all replicas only one sends it; then ./webhook-sender.ts
 // delivers it. When nothing is configured for an event, it costs nothing.
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import type { TeamBudgetView } from '../quota/quota-service.js';
-import type { Team } from '../teams/team-store.js';
+import type { ApiKeyRecord, Team } from '../teams/team-store.js';
 import type { AlertStore } from './alert-store.js';
 import type { AlertPayload, WebhookSender } from './webhook-sender.js';
 
@@ -16,6 +16,17 @@ const STORE_CLAIM_MS = 10 * 60_000; // one store_unavailable alert per 10 minute
 
 const PERIOD_WORD = { day: 'daily', week: 'weekly', month: 'monthly', total: 'total' } as const;
 const fmt = (n: number) => n.toLocaleString('en-US');
+/**
+ * A key's label inside a sentence a chat shows: on one line, and without `<`, `>` or `&`,
+ * which Slack reads as mentions and links (`<!channel>`); Mattermost's markdown shows the
+ * escapes as the characters they stand for.
+ */
+const chatText = (label: string) =>
+  label.replace(/\s+/g, ' ').trim().replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** The budget a check looks at: a team's, or a key's own inside its team's. */
+type BudgetOwner = { kind: 'team'; team: string } | { kind: 'key'; team: string; key: string };
+type BudgetView = Pick<TeamBudgetView, 'budget' | 'period' | 'spent' | 'resets_at'>;
 
 export interface AlertDeps {
   config: Config['alerts'];
@@ -25,6 +36,8 @@ export interface AlertDeps {
   clock: Clock;
   /** The team's current budget view (null for a team that is gone). */
   budgetView: (team: string) => Promise<{ team: Team; view: TeamBudgetView } | null>;
+  /** A key's own budget and its spend in its period (null: no such key, or no budget of its own). */
+  keyBudgetView: (keyId: string) => Promise<{ key: Pick<ApiKeyRecord, 'id' | 'team' | 'label'>; view: BudgetView } | null>;
   /** The account balance as last seen (null while unknown). */
   balance: () => number | null;
   storeKind: string;
@@ -32,7 +45,7 @@ export interface AlertDeps {
 }
 
 export class Alerts {
-  /** Budget checks running per team; a settlement during one asks for one more run after it. */
+  /** Budget checks running per team or key; a settlement during one asks for one more run after it. */
   private readonly checks = new Map<string, { again: boolean }>();
   private belowFloor = false;
   private lastStoreAlert = -Infinity;
@@ -41,26 +54,34 @@ export class Alerts {
 
   constructor(private readonly deps: AlertDeps) {}
 
-  /** A settlement was written for `team`: check its budget thresholds and the account floor. */
-  settled(team: string): void {
-    if (!this.deps.sender.wants('budget_threshold')) return this.checkFloor();
-    const running = this.checks.get(team);
+  /** A settlement was written for `team` (with `keyId`): check the team's and the key's thresholds and the account floor. */
+  settled(team: string, keyId?: string | null): void {
+    if (this.deps.sender.wants('budget_threshold')) {
+      this.checkSoon({ kind: 'team', team });
+      if (keyId) this.checkSoon({ kind: 'key', team, key: keyId });
+    }
+    this.checkFloor();
+  }
+
+  /** Runs one budget check of `owner`, or asks the running one for another pass. */
+  private checkSoon(owner: BudgetOwner): void {
+    const id = owner.kind === 'team' ? `team:${owner.team}` : `key:${owner.key}`;
+    const running = this.checks.get(id);
     if (running) {
       running.again = true;
       return;
     }
     const state = { again: false };
-    this.checks.set(team, state);
+    this.checks.set(id, state);
     this.track(
       (async () => {
         do {
           state.again = false;
-          await this.checkBudget(team).catch(this.deps.onError);
+          await this.checkBudget(owner).catch(this.deps.onError);
         } while (state.again);
-        this.checks.delete(team);
+        this.checks.delete(id);
       })(),
     );
-    this.checkFloor();
   }
 
   /** Resolves once every check and delivery under way has ended (deliveries retry for a while). */
@@ -73,21 +94,27 @@ export class Alerts {
     this.pending.add(tracked);
   }
 
-  private async checkBudget(name: string): Promise<void> {
-    const found = await this.deps.budgetView(name);
+  private async checkBudget(owner: BudgetOwner): Promise<void> {
+    const found = owner.kind === 'team' ? await this.deps.budgetView(owner.team) : await this.deps.keyBudgetView(owner.key);
     if (!found || found.view.budget <= 0) return;
-    const { team, view } = found;
+    const { view } = found;
+    const key = 'key' in found ? found.key : null;
     for (const threshold of this.deps.config.budget_thresholds) {
       // Rounded, so 0.7 of 100 is 70 tokens (not 70.00000000000001).
       if (view.spent < Math.round(threshold * view.budget * 1e6) / 1e6) continue;
-      const id = `budget_threshold:team:${team.name}:${view.period}:${view.resets_at ?? 'total'}:${view.budget}:${threshold}`;
+      const who = key ? `key:${key.id}` : `team:${owner.team}`;
+      const id = `budget_threshold:${who}:${view.period}:${view.resets_at ?? 'total'}:${view.budget}:${threshold}`;
       if (!(await this.deps.store.claim(id, BUDGET_CLAIM_MS, this.deps.clock.now()))) continue;
       const percent = Math.round(threshold * 100);
       const resets = view.resets_at ? ` It resets at ${view.resets_at}.` : '';
+      const subject = key
+        ? `Key ${key.label ? `"${chatText(key.label)}" (${key.id})` : key.id} of team ${key.team}`
+        : `Team ${owner.team}`;
       this.dispatch({
         event: 'budget_threshold',
-        text: `Team ${team.name} reached ${percent}% of its ${PERIOD_WORD[view.period]} budget: ${fmt(view.spent)} of ${fmt(view.budget)} tokens spent.${resets}`,
-        team: team.name,
+        text: `${subject} reached ${percent}% of its ${PERIOD_WORD[view.period]} budget: ${fmt(view.spent)} of ${fmt(view.budget)} tokens spent.${resets}`,
+        team: key ? key.team : owner.team,
+        ...(key ? { key: key.id, key_label: key.label } : {}),
         threshold,
         spent: view.spent,
         budget: view.budget,

@@ -4,7 +4,9 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
+import { periodOf } from '../quota/periods.js';
 import type { QuotaService } from '../quota/quota-service.js';
+import type { QuotaStore } from '../quota/quota-store.js';
 import type { AccountBalance } from '../quota/account-balance.js';
 import type { StoreConnection } from '../store/connection.js';
 import type { TeamService } from '../teams/team-service.js';
@@ -18,6 +20,7 @@ export function createAlerts(deps: {
   store: StoreConnection;
   teams: TeamService;
   quota: QuotaService;
+  quotaStore: Pick<QuotaStore, 'keySpent'>;
   balance: AccountBalance;
   clock: Clock;
   log: Logger;
@@ -55,6 +58,13 @@ export function createAlerts(deps: {
     budgetView: async (name) => {
       const team = await deps.teams.get(name).catch(() => null);
       return team && { team, view: await deps.quota.view(team) };
+    },
+    keyBudgetView: async (id) => {
+      const key = await deps.teams.getKey(id);
+      if (!key?.budget) return null;
+      const period = periodOf(key.budget.period, clock.now(), config.quota.timezone);
+      const spent = await deps.quotaStore.keySpent(key.team, key.id, period.id);
+      return { key, view: { budget: key.budget.tokens, period: key.budget.period, spent, resets_at: period.resetsAt } };
     },
     balance: () => deps.balance.tokens,
     storeKind: deps.store.kind,

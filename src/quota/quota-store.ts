@@ -103,6 +103,8 @@ export interface QuotaStore {
   room(input: RoomInput): Promise<number | null>;
   /** Spent and reserved in the given period, after sweeping expired leases. */
   usage(team: string, periodId: string, now: number): Promise<TeamUsage>;
+  /** What a key of `team` has spent in the given period of its own budget (0 in a new period). */
+  keySpent(team: string, keyId: string, periodId: string): Promise<number>;
   /** Outstanding reservations across all teams (a gauge). */
   outstanding(now: number): Promise<number>;
   /** Adds counts that cost nothing (cache hits, coalesced answers), batched by the caller. */

@@ -180,6 +180,11 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
       return { spent: Number(out[0]), reserved: Number(out[1]), outstanding: Number(out[2]) };
     },
 
+    async keySpent(team, keyId, periodId) {
+      const [period, spent] = await redis.hmget(k.keyState(team, keyId), 'period', 'spent');
+      return period === periodId ? Number(spent ?? 0) : 0;
+    },
+
     async outstanding(now) {
       const at = options.useRedisTime ? await redisNow() : now;
       const teams = await redis.smembers(k.quotaTeams);

@@ -322,6 +322,10 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     countRejection: async (at) => bumpTx.immediate(at, { requests: 1, rejections: 1 }),
     room: async (input) => conn.writes.run(() => probe(input).left),
     usage: async (team, periodId, now) => usageTx.immediate(team, periodId, now),
+    keySpent: async (_team, keyId, periodId) => {
+      const row = q.getKeyState.get(keyId) as { period_id: string; spent: number } | undefined;
+      return row?.period_id === periodId ? Number(row.spent) : 0;
+    },
     outstanding: async (now) => Number(q.outstanding.get(now)),
     addSavings: async (rows) => savingsTx.immediate(rows),
     ledger: async (from, to) => q.ledger.all(from, to) as LedgerRow[],

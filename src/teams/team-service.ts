@@ -137,6 +137,12 @@ export class TeamService {
     return (await this.store.listKeys(team)).map(publicKey);
   }
 
+  /** A key by its id (revoked ones too), or null. */
+  async getKey(id: string): Promise<PublicKey | null> {
+    const key = await this.store.getKey(id);
+    return key && publicKey(key);
+  }
+
   async revokeKey(id: string): Promise<PublicKey> {
     if (!(await this.store.revokeKey(id, this.stamp()))) {
       const key = await this.store.getKey(id);

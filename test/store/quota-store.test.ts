@@ -204,6 +204,10 @@ describe.each(storeBackends)('QuotaStore on $name', (backend) => {
       ok: false, reason: 'budget', scope: 'key', spent: 0, reserved: 300,
     });
     await store.settle(done(a, 250));
+    // What the key spent in its period (its budget alerts read it): nothing in another period or for another key.
+    expect(await store.keySpent('ml', 'key_a', PERIOD)).toBe(250);
+    expect(await store.keySpent('ml', 'key_a', 'month:2026-02')).toBe(0);
+    expect(await store.keySpent('ml', 'key_b', PERIOD)).toBe(0);
     expect(await store.reserve(res({ amount: 250, key: key('key_a', 500) }))).toMatchObject({ ok: true, spent: 250, left: 0 });
     // Another key of the team has its own budget but shares the team's: 1000 - 250 - 250 = 500 left.
     expect(await store.reserve(res({ amount: 600, key: key('key_b', 800) }))).toEqual({
