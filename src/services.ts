@@ -165,8 +165,8 @@ export function createServices(input: {
     tracer: input.tracer,
     jobEnded: (key, team, model, facts) => cache.jobEnded(key, team, model, facts),
     storeError,
-    onSaved: (team, model, tokens) => {
-      savings.addSaved(team, model, tokens);
+    onSaved: (team, model, tokens, keyId) => {
+      savings.addSaved(team, model, tokens, keyId);
       input.onSaved?.(team, model, tokens);
     },
   });

@@ -41,7 +41,7 @@ export async function cachedGenerate(
     await cache.entitle(key, answer, team);
     // A pending job's twin: its saving is recorded when the job's cost is known (src/generate/paid-call.ts).
     if (answer.kind === 'pending' && answer.generationId) {
-      await services.jobs.addTwin(answer.generationId, team).catch(services.storeError);
+      await services.jobs.addTwin(answer.generationId, { team, key: principal.key.id }).catch(services.storeError);
     }
     facts.cache = outcome;
     facts.outcome = outcome;

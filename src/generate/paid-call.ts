@@ -31,8 +31,8 @@ export interface PaidPathDeps {
   storeError(err: unknown): void;
   /** Spans for reserve, the upstream call and settle; none when traces are off. */
   tracer?: Tracer;
-  /** A twin's saving, known once its shared job ended: the ledger and metrics count it. */
-  onSaved(team: string, model: string, tokens: number): void;
+  /** A twin's saving, known once its shared job ended: the ledger (under the twin's key) and metrics count it. */
+  onSaved(team: string, model: string, tokens: number, keyId: string): void;
 }
 
 export interface PlainResult {
@@ -171,7 +171,7 @@ export class PaidPath {
     // Taken once, whoever sees the end first (a poll or the reconciler): each twin saved what the job cost.
     const twins = await jobs.takeTwins(job.generation_id).catch((err: unknown) => (storeError(err), []));
     if (facts.status === 'completed' && facts.tokensSpent > 0) {
-      for (const team of twins) this.deps.onSaved(team, job.reservation.model, facts.tokensSpent);
+      for (const twin of twins) this.deps.onSaved(twin.team, job.reservation.model, facts.tokensSpent, twin.key);
     }
     await jobs.remove(job.generation_id).catch(storeError);
   }

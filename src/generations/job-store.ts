@@ -12,21 +12,30 @@ export interface PendingJob {
   created_at: number;
 }
 
+/** A request handed a pending job: its team, and the key it came with ('' in records from before keys were). */
+export interface Twin {
+  team: string;
+  key: string;
+}
+
 export interface JobStore {
   add(job: PendingJob): Promise<void>;
   get(generationId: string): Promise<PendingJob | null>;
   remove(generationId: string): Promise<void>;
   list(limit: number): Promise<PendingJob[]>;
   /** A twin request was handed this job (it pays nothing; its saving is known when the job ends). */
-  addTwin(generationId: string, team: string): Promise<void>;
-  /** The job's twins, each team once per twin request, taken atomically (a second take gets none). */
-  takeTwins(generationId: string): Promise<string[]>;
+  addTwin(generationId: string, twin: Twin): Promise<void>;
+  /** The job's twins, one per twin request, taken atomically (a second take gets none). */
+  takeTwins(generationId: string): Promise<Twin[]>;
   /** Takes or renews a named lease for `owner`; true if the caller holds it now. */
   tryLock(name: string, owner: string, ttlMs: number, now: number): Promise<boolean>;
 }
 
 /** Twins of a job are kept as long as a job may run. */
 const TWINS_KEPT_MS = 24 * 3600 * 1000;
+
+/** A twin as the Redis list keeps it: JSON, or a bare team name as written before keys were kept. */
+const readTwin = (raw: string): Twin => (raw.startsWith('{') ? (JSON.parse(raw) as Twin) : { team: raw, key: '' });
 
 export function createJobStore(conn: StoreConnection): JobStore {
   if (conn.kind === 'redis') {
@@ -45,12 +54,13 @@ export function createJobStore(conn: StoreConnection): JobStore {
         for (let i = 1; i < entries.length; i += 2) out.push(JSON.parse(entries[i]) as PendingJob);
         return out.slice(0, limit);
       },
-      async addTwin(id, team) {
-        await Promise.all([redis.rpush(twins(id), team), redis.pexpire(twins(id), TWINS_KEPT_MS)]);
+      async addTwin(id, twin) {
+        const entry = JSON.stringify({ team: twin.team, key: twin.key });
+        await Promise.all([redis.rpush(twins(id), entry), redis.pexpire(twins(id), TWINS_KEPT_MS)]);
       },
       async takeTwins(id) {
-        const [[, teams]] = (await redis.multi().lrange(twins(id), 0, -1).del(twins(id)).exec()) as [[unknown, string[]]];
-        return teams ?? [];
+        const [[, entries]] = (await redis.multi().lrange(twins(id), 0, -1).del(twins(id)).exec()) as [[unknown, string[]]];
+        return (entries ?? []).map(readTwin);
       },
       async tryLock(name, owner, ttlMs) {
         // Take the lease if free, or renew it if it is ours: one atomic script.
@@ -74,6 +84,9 @@ export function createJobStore(conn: StoreConnection): JobStore {
     CREATE INDEX IF NOT EXISTS pending_twins_job ON pending_twins (generation_id);
     CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL);
   `);
+  // Files from before twins kept their key: their twins read key ''.
+  const twinColumns = (db.prepare(`PRAGMA table_info(pending_twins)`).all() as { name: string }[]).map((c) => c.name);
+  if (!twinColumns.includes('key_id')) db.exec(`ALTER TABLE pending_twins ADD COLUMN key_id TEXT NOT NULL DEFAULT ''`);
   const q = {
     add: db.prepare(`INSERT OR REPLACE INTO pending_jobs VALUES (?, ?, ?)`),
     get: db.prepare(`SELECT data FROM pending_jobs WHERE generation_id = ?`).pluck(),
@@ -82,8 +95,8 @@ export function createJobStore(conn: StoreConnection): JobStore {
     lock: db.prepare(`INSERT INTO locks VALUES (@name, @owner, @expires)
       ON CONFLICT(name) DO UPDATE SET owner = @owner, expires_at = @expires
       WHERE locks.owner = @owner OR locks.expires_at <= @now`),
-    addTwin: db.prepare(`INSERT INTO pending_twins (generation_id, team) VALUES (?, ?)`),
-    takeTwins: db.prepare(`DELETE FROM pending_twins WHERE generation_id = ? RETURNING team`).pluck(),
+    addTwin: db.prepare(`INSERT INTO pending_twins (generation_id, team, key_id) VALUES (?, ?, ?)`),
+    takeTwins: db.prepare(`DELETE FROM pending_twins WHERE generation_id = ? RETURNING team, key_id AS key`),
   };
   const parse = (raw: unknown) => (typeof raw === 'string' ? (JSON.parse(raw) as PendingJob) : null);
   return {
@@ -91,8 +104,8 @@ export function createJobStore(conn: StoreConnection): JobStore {
     get: async (id) => parse(q.get.get(id)),
     remove: async (id) => void q.remove.run(id),
     list: async (limit) => q.list.all(limit).map((raw) => JSON.parse(raw as string) as PendingJob),
-    addTwin: async (id, team) => void q.addTwin.run(id, team),
-    takeTwins: async (id) => q.takeTwins.all(id) as string[],
+    addTwin: async (id, twin) => void q.addTwin.run(id, twin.team, twin.key),
+    takeTwins: async (id) => q.takeTwins.all(id) as Twin[],
     tryLock: async (name, owner, ttlMs, now) =>
       q.lock.run({ name, owner, expires: now + ttlMs, now }).changes > 0,
   };

@@ -96,4 +96,22 @@ describe.each(backends)('pending jobs and the cache on $name', ({ name }) => {
     expect(again.json().id).not.toBe(started.id);
     expect(gw.sim.callsFor(body)).toBe(2);
   });
+  it("records a shared job's saving under the twin's key, not under key ''", async () => {
+    // Regression: the twin's tokens_saved, known when the job ended, landed in the ledger under key ''.
+    const issue = async (label: string) => (await gw.admin('POST', '/admin/teams/web/keys', { label })).json() as { key: string; id: string };
+    const [starter, twinKey] = [await issue('starter'), await issue('twin')];
+    const body = { model: 'kling-v2.1', prompt: unique('a shared saving'), duration: 5 };
+    const started = (await generate(gw, starter.key, body)).json();
+    expect(started.status).toBe('pending');
+    expect((await generate(gw, twinKey.key, body)).headers['x-gateway-cache']).toBe('coalesced');
+    clock.advance(60_000);
+    const done = (await gw.api('GET', `/api/v2/generate/${started.id}`, starter.key)).json();
+    expect(done.status).toBe('completed');
+    await gw.app.savings.flush();
+    const usage = (await gw.admin('GET', '/admin/usage?group_by=key&team=web')).json();
+    const byKey = Object.fromEntries((usage.rows as Array<{ key: string }>).map((r) => [r.key, r]));
+    expect(byKey[twinKey.id]).toMatchObject({ key_label: 'twin', coalesced: 1, tokens_saved: done.tokens_spent, tokens_spent: 0 });
+    expect(byKey[starter.id]).toMatchObject({ key_label: 'starter', tokens_spent: done.tokens_spent, tokens_saved: 0 });
+    expect(byKey['']).toBeUndefined();
+  });
 });
