@@ -97,8 +97,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     frameworkErrors,
     forceCloseConnections: 'idle',
     // Route schemas validate as written: no coercion, no defaults filled in (the services own
-    // them), an unknown field is an error, not silently dropped, and every wrong field is named.
-    ajv: { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: true } },
+    // them), an unknown field is an error, not silently dropped, and every wrong field is named
+    // (verbose: an error carries its schema, so a pattern's description can say what it wants).
+    ajv: { customOptions: { coerceTypes: false, useDefaults: false, removeAdditional: false, allErrors: true, verbose: true } },
   });
   app.decorate('services', services);
   app.decorate('alerts', built.alerts);

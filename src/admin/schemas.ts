@@ -5,6 +5,7 @@
 import type { FastifySchema } from 'fastify';
 import { z } from 'zod';
 import { errorResponses } from '../http/openapi.js';
+import { GROUP_BY_PATTERN, GROUP_KEYS } from '../ledger/usage.js';
 import { createTeamSchema, issueKeySchema, updateKeySchema, updateTeamSchema } from '../teams/team-service.js';
 import { createTokenSchema } from './admin-tokens.js';
 
@@ -105,6 +106,9 @@ const auditEntry = open({
   ip: nullable('string'),
 });
 
+/** A UTC day (a real one: 2026-02-30 is refused), or empty for the default. */
+const dayOrEmpty = { type: 'string', anyOf: [{ format: 'date' }, { const: '' }] };
+
 const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } };
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } };
 const teamExample = { name: 'ml', budget: { tokens: 5000, period: 'month' }, rate_limit: { requests_per_minute: 60 } };
@@ -164,15 +168,22 @@ export const adminSchemas: Record<string, FastifySchema> = {
   },
   'GET /admin/usage': {
     summary: 'The durable ledger, summed per group, as JSON or CSV',
+    // Fastify validates the query with this (a wrong field is a 422 naming it); what a schema
+    // cannot say (from not after to) and the defaults are src/ledger/usage.ts's usageQuery.
     querystring: {
       type: 'object',
       properties: {
-        from: { type: 'string', description: 'First day, YYYY-MM-DD (default: first of this month, UTC)' },
-        to: { type: 'string', description: 'Last day, YYYY-MM-DD (default: last of this month)' },
-        group_by: { type: 'string', description: 'Comma-separated: team, model, day, key (default team)' },
+        from: { ...dayOrEmpty, description: 'First day, YYYY-MM-DD (default: first of this month, UTC)' },
+        to: { ...dayOrEmpty, description: 'Last day, YYYY-MM-DD (default: last of this month)' },
+        group_by: {
+          type: 'string',
+          pattern: GROUP_BY_PATTERN,
+          description: `a comma-separated subset of ${GROUP_KEYS.join(', ')} (default: team; empty: totals only)`,
+          examples: ['team,model'],
+        },
         team: { type: 'string', description: "Only this team's rows" },
         key: { type: 'string', description: "Only this key's rows (its id)" },
-        format: { type: 'string', enum: ['json', 'csv'] },
+        format: { type: 'string', enum: ['json', 'csv'], description: 'json (default) or csv' },
       },
     },
     response: {

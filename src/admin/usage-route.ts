@@ -2,17 +2,16 @@
 // CSV (src/ledger/usage.ts does the work). Read-only; it names a key by its id and label, never its secret.
 import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../clock.js';
-import { parseUsageQuery, readUsage, toCsv } from '../ledger/usage.js';
+import { readUsage, toCsv, usageQuery, type UsageQuerystring } from '../ledger/usage.js';
 import type { QuotaStore } from '../quota/quota-store.js';
-
-type RawQuery = Record<string, string | string[] | undefined>;
 
 export function registerUsageRoute(
   app: FastifyInstance,
   deps: { ledger: Pick<QuotaStore, 'ledger'>; clock: Clock; keyLabels: () => Promise<Map<string, string | null>> },
 ): void {
-  app.get<{ Querystring: RawQuery }>('/admin/usage', async (request, reply) => {
-    const query = parseUsageQuery(request.query, deps.clock.now());
+  // The query was validated against its schema (src/admin/schemas.ts) before this runs.
+  app.get<{ Querystring: UsageQuerystring }>('/admin/usage', async (request, reply) => {
+    const query = usageQuery(request.query, deps.clock.now());
     const { rows, totals } = await readUsage(deps.ledger, query, deps.keyLabels);
     if (query.format === 'csv') {
       return reply

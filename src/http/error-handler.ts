@@ -14,7 +14,14 @@ function validationFields(err: FastifyError): Record<string, string> {
   for (const issue of err.validation ?? []) {
     const params = issue.params as { missingProperty?: string; additionalProperty?: string };
     const path = [...issue.instancePath.split('/').filter(Boolean), params.missingProperty ?? params.additionalProperty ?? []].flat();
-    const problem = params.additionalProperty !== undefined ? 'unknown field' : (issue.message ?? 'invalid');
+    // A pattern says what it wants in its schema's description (a regex is no message for a person).
+    const described = issue.keyword === 'pattern' ? (issue as { parentSchema?: { description?: unknown } }).parentSchema?.description : undefined;
+    const problem =
+      params.additionalProperty !== undefined
+        ? 'unknown field'
+        : typeof described === 'string'
+          ? `must be ${described}`
+          : (issue.message ?? 'invalid');
     fields[path.join('.') || (err.validationContext ?? 'body')] ??= problem;
   }
   return fields;

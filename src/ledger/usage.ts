@@ -47,26 +47,30 @@ export function param(query: RawQuery, name: string): string | undefined {
   throw errors.validation(`${name} is given more than once`, { fields: { [name]: 'once' } });
 }
 
-export function parseUsageQuery(query: RawQuery, now: number): UsageQuery {
+/** GET /admin/usage's query as fastify validated it against its schema (src/admin/schemas.ts). */
+export interface UsageQuerystring {
+  from?: string;
+  to?: string;
+  group_by?: string;
+  team?: string;
+  key?: string;
+  format?: 'json' | 'csv';
+}
+
+/** `group_by` as its schema takes it: a comma-separated subset of GROUP_KEYS, spaces and empty items allowed. */
+export const GROUP_BY_PATTERN = `^\\s*(?:(?:${GROUP_KEYS.join('|')})\\s*)?(?:,\\s*(?:(?:${GROUP_KEYS.join('|')})\\s*)?)*$`;
+
+/**
+ * The usage query from a validated querystring: the current month by default, grouped by team.
+ * What the schema cannot say, that `from` is not after `to`, is checked here.
+ */
+export function usageQuery(query: UsageQuerystring, now: number): UsageQuery {
   const month = currentMonth(now);
-  const from = param(query, 'from') || month.from;
-  const to = param(query, 'to') || month.to;
-  for (const [name, value] of [['from', from], ['to', to]] as const) {
-    if (!isDay(value)) throw errors.validation(`${name} must be a date, YYYY-MM-DD`, { fields: { [name]: 'YYYY-MM-DD' } });
-  }
+  const from = query.from || month.from;
+  const to = query.to || month.to;
   if (from > to) throw errors.validation('from must not be after to', { fields: { from, to } });
-  const groupBy: GroupKey[] = [];
-  for (const word of (param(query, 'group_by') ?? 'team').split(',').map((w) => w.trim()).filter(Boolean)) {
-    if (!(GROUP_KEYS as readonly string[]).includes(word)) {
-      throw errors.validation(`group_by takes team, model, day and key; not ${JSON.stringify(word)}`, {
-        fields: { group_by: 'comma-separated subset of team, model, day, key' },
-      });
-    }
-    if (!groupBy.includes(word as GroupKey)) groupBy.push(word as GroupKey);
-  }
-  const format = param(query, 'format') || 'json';
-  if (format !== 'json' && format !== 'csv') throw errors.validation('format is json or csv', { fields: { format: 'json | csv' } });
-  return { from, to, groupBy, format, team: param(query, 'team') || undefined, key: param(query, 'key') || undefined };
+  const words = (query.group_by ?? 'team').split(',').map((w) => w.trim()).filter(Boolean) as GroupKey[];
+  return { from, to, groupBy: [...new Set(words)], format: query.format || 'json', team: query.team || undefined, key: query.key || undefined };
 }
 
 /** Share of requests answered without spending (cache hits and coalesced answers). */

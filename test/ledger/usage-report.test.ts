@@ -81,6 +81,7 @@ describe('GET /admin/usage', () => {
   it('refuses a bad query, naming what is wrong', async () => {
     for (const [query, word] of [
       ['from=2026-13-01', 'from'],
+      ['to=2026-02-30', 'to'],
       ['to=yesterday', 'to'],
       ['from=2026-02-01&to=2026-01-01', 'from'],
       ['group_by=team,prompt', 'group_by'],
@@ -91,7 +92,27 @@ describe('GET /admin/usage', () => {
       expect(res.status, query).toBe(422);
       expect(res.json().error).toBe('validation_error');
       expect(res.json().message).toContain(word);
+      expect(Object.keys(res.json().details.fields), query).toContain(word);
     }
+    // A pattern's complaint is in words, not the regex.
+    expect((await gw.admin('GET', '/admin/usage?group_by=team,prompt')).json().details.fields).toEqual({
+      group_by: 'must be a comma-separated subset of team, model, day, key (default: team; empty: totals only)',
+    });
+    // Spaces and empty items are fine; an empty from or to is the default.
+    const lenient = await gw.admin('GET', '/admin/usage?group_by=%20team%20,,model&from=&to=');
+    expect(lenient.json()).toMatchObject({ from: '2026-01-01', to: '2026-01-31', group_by: ['team', 'model'] });
     expect((await call(gw.url, 'GET', '/admin/usage')).status).toBe(401);
+  });
+
+  it('is validated by fastify from the schema /openapi.json shows', async () => {
+    const doc = (await call(gw.url, 'GET', '/openapi.json')).json();
+    const params = Object.fromEntries(
+      (doc.paths['/admin/usage'].get.parameters as Array<{ name: string; in: string; schema: Record<string, unknown> }>).map((p) => [p.name, p]),
+    );
+    expect(Object.keys(params).sort()).toEqual(['format', 'from', 'group_by', 'key', 'team', 'to']);
+    expect(params.from).toMatchObject({ in: 'query', schema: { type: 'string' } });
+    expect((params.from.schema.anyOf as unknown[])[0]).toEqual({ format: 'date' }); // or empty, for the default
+    expect(params.group_by.schema.pattern).toEqual(expect.stringContaining('team|model|day|key'));
+    expect(params.format.schema.enum).toEqual(['json', 'csv']);
   });
 });
