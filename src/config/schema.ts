@@ -76,6 +76,7 @@ export const configSchema = z
         url: z.string().default('sqlite:./data/gateway.db'),
         redis_prefix: z.string().default('egw:'),
         sqlite_synchronous: z.enum(['normal', 'full']).default('normal'),
+        // WAIT for this many replicas after settlements and key/team/admin-token/audit changes (src/store/replica-wait.ts).
         redis_wait_replicas: z.number().int().nonnegative().default(0),
         redis_wait_timeout_ms: z.number().int().positive().default(500), // WAIT 0 would block forever
       })

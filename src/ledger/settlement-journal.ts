@@ -2,9 +2,12 @@
 // appended to a local file and fsynced before the answer goes out, then replayed in order
 // once the store answers again, and always before this replica reserves anything more for
 // that team. Replays are idempotent: the reservation id is the key (a second settle is a no-op).
+// One the Redis master took but its replicas did not confirm (store.redis_wait_replicas) is
+// kept too and settled again until they do, so a failover cannot lose it; it blocks nothing.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { QuotaStore, SettleInput } from '../quota/quota-store.js';
+import { ReplicasBehind } from '../store/replica-wait.js';
 
 export interface JournalDeps {
   /** The file beside the process; null keeps the journal in memory only (an in-memory store). */
@@ -16,8 +19,14 @@ export interface JournalDeps {
   retryMs?: number;
 }
 
+interface Entry {
+  input: SettleInput;
+  /** On the master already, its replicas not known to have it: replayed, but no reason to wait for. */
+  behind: boolean;
+}
+
 export class SettlementJournal {
-  private entries: SettleInput[] = [];
+  private entries: Entry[] = [];
   private readonly perTeam = new Map<string, number>();
   private replaying: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
@@ -32,7 +41,7 @@ export class SettlementJournal {
       for (const line of readFileSync(path, 'utf8').split('\n')) {
         if (!line) continue;
         try {
-          this.hold(JSON.parse(line) as SettleInput);
+          this.hold(JSON.parse(line) as SettleInput, false);
         } catch {
           // a line cut by a crash mid-write: its settlement never reached the client's answer
         }
@@ -46,12 +55,13 @@ export class SettlementJournal {
     return this.entries.length;
   }
 
+  /** True while the team has settlements the store has not taken (replayed before its next reservation). */
   has(team: string): boolean {
     return this.perTeam.has(team);
   }
 
-  /** Writes `input` durably (fsync) and queues it for replay. */
-  record(input: SettleInput): void {
+  /** Writes `input` durably (fsync) and queues it for replay; `behind`: the master took it, its replicas may not have. */
+  record(input: SettleInput, behind = false): void {
     this.journaled++;
     try {
       this.append(`${JSON.stringify(input)}\n`);
@@ -59,7 +69,7 @@ export class SettlementJournal {
       // Kept in memory and replayed all the same; lost only if this process dies before the store returns.
       this.deps.onError(err);
     }
-    this.hold(input);
+    this.hold(input, behind);
     this.schedule();
   }
 
@@ -74,22 +84,49 @@ export class SettlementJournal {
     this.timer = undefined;
   }
 
+  /**
+   * Sends every queued settlement at once: one connection runs them in the order sent (a
+   * team's keys are on one Cluster slot) and they share one WAIT. Those the store refused stay
+   * queued, in order, and the first refusal rejects; those its replicas did not confirm stay
+   * queued without blocking their team, and are tried again later.
+   */
   private async drain(): Promise<void> {
-    while (this.entries.length > 0) {
-      const input = this.entries[0];
-      await this.deps.settle(input); // false: it had reached the store after all; nothing to add
-      this.entries.shift();
-      this.replayed++;
-      const left = (this.perTeam.get(input.team) ?? 1) - 1;
-      if (left > 0) this.perTeam.set(input.team, left);
-      else this.perTeam.delete(input.team);
+    const tried = new Set<Entry>();
+    let refusal: unknown = null;
+    for (;;) {
+      const batch = this.entries.filter((e) => !tried.has(e));
+      if (batch.length === 0 || refusal !== null) break;
+      // A settle answering false had reached the store after all: nothing to add.
+      const results = await Promise.allSettled(batch.map((e) => this.deps.settle(e.input)));
+      const done = new Set<Entry>();
+      batch.forEach((entry, n) => {
+        tried.add(entry);
+        const result = results[n];
+        if (result.status === 'fulfilled') done.add(entry);
+        else if (result.reason instanceof ReplicasBehind) this.unblock(entry);
+        else refusal ??= result.reason;
+      });
+      for (const entry of done) this.unblock(entry);
+      this.entries = this.entries.filter((e) => !done.has(e));
+      this.replayed += done.size;
     }
     this.rewrite();
+    if (this.entries.length > 0) this.schedule();
+    if (refusal !== null) throw refusal;
   }
 
-  private hold(input: SettleInput): void {
-    this.entries.push(input);
-    this.perTeam.set(input.team, (this.perTeam.get(input.team) ?? 0) + 1);
+  private hold(input: SettleInput, behind: boolean): void {
+    this.entries.push({ input, behind });
+    if (!behind) this.perTeam.set(input.team, (this.perTeam.get(input.team) ?? 0) + 1);
+  }
+
+  /** The store has it now (on its master at least): its team need not wait for it any more. */
+  private unblock(entry: Entry): void {
+    if (entry.behind) return;
+    entry.behind = true;
+    const left = (this.perTeam.get(entry.input.team) ?? 1) - 1;
+    if (left > 0) this.perTeam.set(entry.input.team, left);
+    else this.perTeam.delete(entry.input.team);
   }
 
   private schedule(): void {
@@ -123,7 +160,7 @@ export class SettlementJournal {
       const next = `${path}.next`;
       const fd = openSync(next, 'w');
       try {
-        writeSync(fd, this.entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
+        writeSync(fd, this.entries.map((e) => `${JSON.stringify(e.input)}\n`).join(''));
         fsyncSync(fd);
       } finally {
         closeSync(fd);
@@ -151,6 +188,11 @@ export function journaled(store: QuotaStore, journal: SettlementJournal): QuotaS
       try {
         return await store.settle(input);
       } catch (err) {
+        // On the master, not confirmed on its replicas: settled, and kept until they have it.
+        if (err instanceof ReplicasBehind) {
+          journal.record(input, true);
+          return err.settled;
+        }
         journal.record(input);
         throw new JournaledSettlement(err);
       }

@@ -2,7 +2,7 @@
 // over keys that share the team's hash tag, so it is atomic and Cluster-safe. Team indexes
 // (plain SADD outside the scripts) only help listing; they never decide anything.
 import { sendRedisGrant } from '../generations/grant-store.js';
-import type { RedisConnection } from '../store/connection.js';
+import { ReplicasBehind, type RedisConnection } from '../store/connection.js';
 import { extendLua, ledgerAddLua, reserveLua, settleLua, usageLua } from './lua/quota-scripts.js';
 import { COUNTERS, emptyCounters } from '../ledger/counters.js';
 import { ledgerDay } from './periods.js';
@@ -157,8 +157,10 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
         i.reservationId, i.actual, i.periodId, ledgerField(i.model, key?.id), i.day, failed, SETTLED_KEPT_MS,
         key?.id ?? '', key?.periodId ?? '',
       ], grant && (() => sendRedisGrant(redis, prefix, grant.generationId, grant.team)));
-      await conn.waitReplicas(); // store.redis_wait_replicas: the settlement is on the replicas too
-      return Number(out) === 1;
+      const settled = Number(out) === 1;
+      // store.redis_wait_replicas: on the replicas too, or the settlement journal keeps it until it is.
+      if (!(await conn.waitReplicas())) throw new ReplicasBehind(settled);
+      return settled;
     },
 
     async extend(team, id, leaseMs, now) {

@@ -8,7 +8,8 @@ import Database from 'better-sqlite3';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { StoreUrlError, parseRedisUrl, type RedisShape } from './redis-url.js';
 import { SqliteWriteQueue } from './sqlite-write-queue.js';
-import { watchRedisConnection, type RedisWatch, type RedisWatcher } from './redis-watch.js';
+import { replicaWaiter } from './replica-wait.js';
+import { watchRedisConnection, type RedisWatcher } from './redis-watch.js';
 import type { Config } from '../config/schema.js';
 
 export interface SqliteConnection {
@@ -31,11 +32,11 @@ export interface RedisConnection {
   /** Every key this gateway writes starts with this prefix (default `egw:`); never a `{` or `}` (hash tags). */
   prefix: string;
   /**
-   * Waits until `store.redis_wait_replicas` replicas have the writes sent so far (WAIT); calls
-   * in one event-loop turn share one WAIT. Resolves at once when none are asked for; never
-   * rejects (a shortfall is reported to watchers: the write stands on the master).
+   * Waits until `store.redis_wait_replicas` replicas have the writes sent so far (WAIT,
+   * ./replica-wait.ts): true when they do (or none are asked for), false on a shortfall, which
+   * watchers hear too (the write stands on the master). Never rejects.
    */
-  waitReplicas(): Promise<void>;
+  waitReplicas(): Promise<boolean>;
   /** Hears reconnections (failover, restart) and WAIT shortfalls; returns the removal. */
   watch(watcher: RedisWatcher): () => void;
   ping(): Promise<void>;
@@ -64,6 +65,7 @@ export function storeOptionsOf(store: Config['store']): OpenStoreOptions {
 }
 
 export { StoreUrlError };
+export { ReplicasBehind } from './replica-wait.js';
 
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<StoreConnection> {
   if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), options);
@@ -161,7 +163,7 @@ async function openRedis(url: string, options: OpenStoreOptions): Promise<RedisC
     shape: shape.kind,
     redis,
     prefix,
-    waitReplicas: replicaWaiter(redis, watch, options.redisWaitReplicas ?? 0, options.redisWaitTimeoutMs ?? 500),
+    waitReplicas: replicaWaiter(redis, options.redisWaitReplicas ?? 0, options.redisWaitTimeoutMs ?? 500, watch.waitShort),
     watch: watch.watch,
     ping: async () => {
       await redis.ping();
@@ -172,22 +174,6 @@ async function openRedis(url: string, options: OpenStoreOptions): Promise<RedisC
       await redis.quit().catch(() => redis.disconnect());
     },
   };
-}
-
-/**
- * WAIT covers the writes sent before it on its own connection: on a Cluster, each master's.
- * WAIT blocks its connection, so callers of one turn share one instead of queueing many.
- */
-function replicaWaiter(redis: RedisClient, watch: RedisWatch, replicas: number, timeoutMs: number): () => Promise<void> {
-  if (replicas <= 0) return () => Promise.resolve();
-  let next: Promise<void> | null = null;
-  const wait = async () => {
-    next = null;
-    const targets = redis instanceof Cluster ? redis.nodes('master') : [redis];
-    const acked = await Promise.all(targets.map((node) => node.wait(replicas, timeoutMs).catch(() => -1)));
-    if (acked.some((n) => n < replicas)) watch.waitShort();
-  };
-  return () => (next ??= new Promise<void>((resolve) => setImmediate(resolve)).then(wait));
 }
 
 /** Deletes every key under `prefix` (SCAN + UNLINK, never KEYS): for tests and benchmarks that clean up after themselves. */

@@ -85,6 +85,7 @@ export function createRedisTeamStore(conn: RedisConnection): TeamStore {
     async updateKey(key) {
       if (!(await redis.hexists(k.keys, key.id))) return false;
       await redis.multi().hset(k.keys, key.id, JSON.stringify(key)).incr(k.version).exec();
+      await conn.waitReplicas();
       return true;
     },
     version: async () => Number((await redis.get(k.version)) ?? 0),
