@@ -5,7 +5,6 @@
 // A streamed leader also appends its events to a Redis stream (bounded backlog) and notices
 // on the key's own channel, so followers on other replicas relay them live. Live keys and
 // channels carry the cache key as hash tag: one slot, ready for sharded pub/sub.
-import { Cluster } from 'ioredis';
 import type { RedisClient, RedisConnection } from '../store/connection.js';
 
 export interface FlightCoordinator {
@@ -57,8 +56,7 @@ export function createRedisFlightCoordinator(conn: RedisConnection): FlightCoord
     subscribed ??= (async () => {
       // A connection in subscriber mode can run nothing else: hence a second connection (both
       // connect lazily). On a Cluster, PUBLISH reaches every node: any node's subscriber hears it.
-      const sub = redis instanceof Cluster ? redis.duplicate() : redis.duplicate();
-      sub.on('error', () => {}); // commands on the main connection report failures
+      const sub = conn.subscriber();
       sub.on('message', (from: string, key: string) => {
         const id = from === channel ? key : from;
         // Each waiter cancels itself once woken (unregistering, and unsubscribing a live channel with the last).

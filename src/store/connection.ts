@@ -9,6 +9,7 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { StoreUrlError, parseRedisUrl, type RedisShape } from './redis-url.js';
 import { SqliteWriteQueue } from './sqlite-write-queue.js';
 import { replicaWaiter } from './replica-wait.js';
+import { followSentinelFailovers } from './sentinel-follower.js';
 import { watchRedisConnection, type RedisWatcher } from './redis-watch.js';
 import type { Config } from '../config/schema.js';
 
@@ -37,6 +38,11 @@ export interface RedisConnection {
    * watchers hear too (the write stands on the master). Never rejects.
    */
   waitReplicas(): Promise<boolean>;
+  /**
+   * A second connection to the same Redis (lazy: connect it), for pub/sub, which can run nothing
+   * else; it follows a Sentinel failover like the first. The caller closes it.
+   */
+  subscriber(): RedisClient;
   /** Hears reconnections (failover, restart) and WAIT shortfalls; returns the removal. */
   watch(watcher: RedisWatcher): () => void;
   ping(): Promise<void>;
@@ -127,8 +133,9 @@ function createClient(shape: RedisShape): RedisClient {
   }
   const common: RedisOptions = { ...COMMON, lazyConnect: true, enableOfflineQueue: false, enableAutoPipelining: true };
   if (shape.kind === 'sentinel') {
-    // ioredis asks the sentinels for the master on every (re)connect and checks its role, and
-    // listens for +switch-master: a failover is followed without a restart.
+    // ioredis asks the sentinels for the master on every (re)connect and checks its role;
+    // ./sentinel-follower.ts hears +switch-master (not ioredis's failoverDetector: it can end
+    // the client). A connection closed on a hung master is destroyed after disconnectTimeout.
     return new Redis({
       ...common,
       sentinels: shape.sentinels,
@@ -136,8 +143,10 @@ function createClient(shape: RedisShape): RedisClient {
       db: shape.db,
       password: shape.password,
       username: shape.username,
-      failoverDetector: true,
       sentinelRetryStrategy: (times) => Math.min(times * 100, 1_000),
+      // A hung sentinel must not hold a reconnection forever (ioredis sets no timeout by default).
+      sentinelCommandTimeout: 1_000,
+      disconnectTimeout: 500,
     });
   }
   return new Redis(shape.url, common);
@@ -151,9 +160,12 @@ async function openRedis(url: string, options: OpenStoreOptions): Promise<RedisC
   const redis = createClient(shape);
   // Without a listener ioredis prints every connection error; callers see errors on commands.
   redis.on('error', () => {});
+  const follower = shape.kind === 'sentinel' ? followSentinelFailovers(shape.sentinels, shape.master) : null;
+  if (follower) follower.add(redis as Redis);
   try {
     await redis.connect();
   } catch (err) {
+    follower?.stop();
     redis.disconnect();
     throw new StoreUrlError(`STORE_URL: cannot connect to Redis: ${(err as Error).message}`);
   }
@@ -165,10 +177,17 @@ async function openRedis(url: string, options: OpenStoreOptions): Promise<RedisC
     prefix,
     waitReplicas: replicaWaiter(redis, options.redisWaitReplicas ?? 0, options.redisWaitTimeoutMs ?? 500, watch.waitShort),
     watch: watch.watch,
+    subscriber() {
+      const sub = redis.duplicate();
+      sub.on('error', () => {}); // commands on the main connection report failures
+      if (follower) follower.add(sub as Redis);
+      return sub;
+    },
     ping: async () => {
       await redis.ping();
     },
     close: async () => {
+      follower?.stop();
       watch.stop();
       if (redis.status === 'end') return;
       await redis.quit().catch(() => redis.disconnect());
