@@ -1,8 +1,12 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/** Real Sentinel failovers take ~40 s: `npm run test:failover` (vitest.failover.config.ts) runs them. */
+export const SLOW = ['test/store/failover.test.ts'];
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    exclude: [...configDefaults.exclude, ...SLOW],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

@@ -1,6 +1,7 @@
 // Starts real Redis shapes on free ports in temp dirs, for tests and the benchmark: a Sentinel
 // setup (a master, a replica, three sentinels) and a three-master Cluster. Each waits until
 // it is ready (replica in sync, sentinels know each other; cluster state ok) and stops cleanly.
+// A failover test kills the Sentinel master, waits for the failover and revives it as a replica.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -30,6 +31,14 @@ export interface SentinelSetup {
   sentinels: RedisProcess[];
   /** The port of the master the sentinels currently name. */
   currentMasterPort(): Promise<number>;
+  /** The two data nodes as they run now (the master and the replica, in either role). */
+  dataNodes(): RedisProcess[];
+  /** The data node the sentinels currently name master. */
+  currentMaster(): Promise<RedisProcess>;
+  /** Waits until the sentinels name a master other than the one on `port`, and it says it is one. */
+  failedOver(port: number): Promise<RedisProcess>;
+  /** Starts a stopped data node again on its port, as a replica of the current master; waits until it is in sync and the sentinels count it as a sound replica. */
+  revive(node: RedisProcess): Promise<RedisProcess>;
   stop(): Promise<void>;
 }
 
@@ -56,12 +65,17 @@ async function freePort(): Promise<number> {
   }
 }
 
+/** A field of an INFO reply (`name:value` lines), or undefined. */
+export function infoField(info: string, name: string): string | undefined {
+  return new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+}
+
 export async function redisCli(port: number, ...args: string[]): Promise<string> {
   const { stdout } = await run('redis-cli', ['-h', HOST, '-p', String(port), ...args]);
   return stdout.trim();
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+export async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check().catch(() => false)) return;
@@ -125,17 +139,59 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
     return true;
   });
   const nodes = sentinels.map((s) => `${HOST}:${s.port}`).join(',');
+  const data = [master, replica];
+  const currentMasterPort = async () => {
+    const reply = await redisCli(sentinels[0].port, 'sentinel', 'get-master-addr-by-name', SENTINEL_MASTER);
+    return Number(reply.split('\n')[1]);
+  };
+  const byPort = (port: number) => {
+    const node = data.find((n) => n.port === port);
+    if (!node) throw new Error(`redis-servers: no data node on ${port}`);
+    return node;
+  };
   return {
     url: `redis+sentinel://${nodes}/${SENTINEL_MASTER}`,
     master,
     replica,
     sentinels,
-    async currentMasterPort() {
-      const reply = await redisCli(sentinels[0].port, 'sentinel', 'get-master-addr-by-name', SENTINEL_MASTER);
-      return Number(reply.split('\n')[1]);
+    currentMasterPort,
+    dataNodes: () => [...data],
+    currentMaster: async () => byPort(await currentMasterPort()),
+    async failedOver(port) {
+      let next = 0;
+      await until('a failover', async () => {
+        for (const s of sentinels) {
+          const reply = await redisCli(s.port, 'sentinel', 'get-master-addr-by-name', SENTINEL_MASTER);
+          next = Number(reply.split('\n')[1]);
+          if (next === port) return false;
+        }
+        return infoField(await redisCli(next, 'info', 'replication'), 'role') === 'master';
+      });
+      return byPort(next);
+    },
+    async revive(node) {
+      const masterPort = await currentMasterPort();
+      const name = node === master ? 'm.rdb' : 'r.rdb';
+      const args = serverArgs(dir, node.port, ['--dbfilename', name, ...noDelay, '--replicaof', HOST, String(masterPort)]);
+      const revived = await startProcess(dir, args, node.port);
+      data[data.indexOf(node)] = revived;
+      await until('revived replica in sync', async () => (await redisCli(node.port, 'info', 'replication')).includes('master_link_status:up'));
+      // A sentinel elects only a replica it has seen answer lately (INFO refreshes every 10 s, PINGs every second).
+      await until('sentinels to count the revived replica', async () => {
+        for (const s of sentinels) {
+          const reply = await redisCli(s.port, 'sentinel', 'replicas', SENTINEL_MASTER);
+          const entries = reply.split('\n');
+          const at = entries.findIndex((line, n) => line === 'port' && entries[n + 1] === String(node.port));
+          if (at < 0) return false;
+          const field = (name: string) => entries[entries.indexOf(name, at) + 1];
+          if (field('flags') !== 'slave' || field('master-link-status') !== 'ok') return false;
+        }
+        return true;
+      }, 30_000);
+      return revived;
     },
     async stop() {
-      await Promise.all([...sentinels, replica, master].map((p) => p.stop()));
+      await Promise.all([...sentinels, ...data].map((p) => p.stop()));
       await rm(dir, { recursive: true, force: true });
     },
   };
