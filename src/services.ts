@@ -18,7 +18,8 @@ import { systemClock, type Clock, type Timers } from './clock.js';
 import type { Config } from './config/schema.js';
 import { PaidPath } from './generate/paid-call.js';
 import { SavingsLedger } from './ledger/savings.js';
-import { journaled, SettlementJournal } from './ledger/settlement-journal.js';
+import { journaled } from './ledger/journaled-quota-store.js';
+import { SettlementJournal } from './ledger/settlement-journal.js';
 import { createGrantStore, type GrantStore } from './generations/grant-store.js';
 import { createJobStore, type JobStore } from './generations/job-store.js';
 import { observeSettlements } from './metrics/settlement-observer.js';
@@ -132,8 +133,17 @@ export function createServices(input: {
   // The account floor across replicas: shared on Redis; SQLite serves one instance, held in memory.
   const account: AccountStore = store.kind === 'sqlite' ? createMemoryAccountStore() : createRedisAccountStore(store, { useRedisTime });
   const observed = input.onSettled ? observeSettlements(baseQuotaStore, input.onSettled) : baseQuotaStore;
-  const journal = new SettlementJournal({ path: journalPath(config, store), settle: (i) => observed.settle(i), onError: storeError });
+  const journal = new SettlementJournal({
+    path: journalPath(config, store),
+    settle: (i) => observed.settle(i),
+    onError: storeError,
+    confirm: store.kind === 'redis' ? () => store.waitReplicas() : undefined,
+  });
   const quotaStore = journaled(observed, journal);
+  // store.redis_wait_replicas: a WAIT met confirms what the journal kept unconfirmed; a reconnection settles it again.
+  if (store.kind === 'redis') {
+    store.watch({ caughtUp: (sentAt, epoch) => journal.caughtUp(sentAt, epoch), reconnected: (_outage, epoch) => journal.reconnected(epoch) });
+  }
   const upstream = input.upstream ?? createUpstreamClient(config);
   const auth = new Authenticator(teamStore, clock, config.auth.key_cache_ttl_ms);
   const catalog = new Catalog();

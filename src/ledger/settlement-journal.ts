@@ -3,10 +3,11 @@
 // once the store answers again, and always before this replica reserves anything more for
 // that team. Replays are idempotent: the reservation id is the key (a second settle is a no-op).
 // One the Redis master took but its replicas did not confirm (store.redis_wait_replicas) is
-// kept too and settled again until they do, so a failover cannot lose it; it blocks nothing.
+// kept too, blocking nothing, until a later WAIT covers it; if the connection is lost first, it
+// is settled again on whatever master is there now, so a failover cannot lose it.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { QuotaStore, SettleInput } from '../quota/quota-store.js';
+import type { SettleInput } from '../quota/quota-store.js';
 import { ReplicasBehind } from '../store/replica-wait.js';
 
 export interface JournalDeps {
@@ -17,12 +18,19 @@ export interface JournalDeps {
   onError(err: unknown): void;
   /** How often a non-empty journal tries the store again. */
   retryMs?: number;
+  /** Asks the store whether its replicas have every write so far (a WAIT; met, it calls `caughtUp`). */
+  confirm?(): Promise<unknown>;
 }
 
 interface Entry {
   input: SettleInput;
-  /** On the master already, its replicas not known to have it: replayed, but no reason to wait for. */
-  behind: boolean;
+  /**
+   * Set when the Redis master took it but its replicas were not known to have it: the team need
+   * not wait for it. `epoch` (the connection's, when it was sent) and `at` (performance.now(),
+   * after it was written) tell whether a later WAIT covers it; `stale` once the connection was
+   * lost since, so the master that took it may be gone: then it is settled again.
+   */
+  behind: { epoch: number; at: number; stale: boolean } | null;
 }
 
 export class SettlementJournal {
@@ -41,7 +49,7 @@ export class SettlementJournal {
       for (const line of readFileSync(path, 'utf8').split('\n')) {
         if (!line) continue;
         try {
-          this.hold(JSON.parse(line) as SettleInput, false);
+          this.hold({ input: JSON.parse(line) as SettleInput, behind: null });
         } catch {
           // a line cut by a crash mid-write: its settlement never reached the client's answer
         }
@@ -50,7 +58,7 @@ export class SettlementJournal {
     }
   }
 
-  /** Settlements waiting for the store. */
+  /** Settlements waiting for the store, or for its replicas. */
   get size(): number {
     return this.entries.length;
   }
@@ -60,8 +68,8 @@ export class SettlementJournal {
     return this.perTeam.has(team);
   }
 
-  /** Writes `input` durably (fsync) and queues it for replay; `behind`: the master took it, its replicas may not have. */
-  record(input: SettleInput, behind = false): void {
+  /** Writes `input` durably (fsync) and queues it; with `behind`, the master took it in that epoch, its replicas may not have. */
+  record(input: SettleInput, behind?: { epoch: number }): void {
     this.journaled++;
     try {
       this.append(`${JSON.stringify(input)}\n`);
@@ -69,11 +77,28 @@ export class SettlementJournal {
       // Kept in memory and replayed all the same; lost only if this process dies before the store returns.
       this.deps.onError(err);
     }
-    this.hold(input, behind);
+    this.hold({ input, behind: behind ? { epoch: behind.epoch, at: performance.now(), stale: false } : null });
     this.schedule();
   }
 
-  /** Replays every queued settlement, in order; rejects (leaving the rest queued) while the store fails. */
+  /** A WAIT sent at `sentAt` in `epoch` was met: the settlements written before it are on the replicas. */
+  caughtUp(sentAt: number, epoch: number): void {
+    const covered = (e: Entry) => e.behind !== null && !e.behind.stale && e.behind.epoch === epoch && e.behind.at < sentAt;
+    if (!this.entries.some(covered)) return;
+    this.entries = this.entries.filter((e) => !covered(e));
+    this.rewrite();
+  }
+
+  /** The connection was lost and is back in `epoch`: what earlier masters took unconfirmed is settled again. */
+  reconnected(epoch: number): void {
+    let stale = false;
+    for (const e of this.entries) {
+      if (e.behind && e.behind.epoch < epoch) stale = e.behind.stale = true;
+    }
+    if (stale) this.replay().catch(() => this.schedule());
+  }
+
+  /** Replays every queued settlement the store has not taken for sure; rejects (leaving them queued) while the store fails. */
   replay(): Promise<void> {
     this.replaying ??= this.drain().finally(() => (this.replaying = null));
     return this.replaying;
@@ -84,17 +109,22 @@ export class SettlementJournal {
     this.timer = undefined;
   }
 
+  /** Not taken by the store, or taken by a master that may be gone. */
+  private due(entry: Entry): boolean {
+    return entry.behind === null || entry.behind.stale;
+  }
+
   /**
-   * Sends every queued settlement at once: one connection runs them in the order sent (a
-   * team's keys are on one Cluster slot) and they share one WAIT. Those the store refused stay
-   * queued, in order, and the first refusal rejects; those its replicas did not confirm stay
-   * queued without blocking their team, and are tried again later.
+   * Sends every due settlement at once: one connection runs them in the order sent (a team's
+   * keys are on one Cluster slot) and they share one WAIT. Those the store refused stay queued,
+   * in order, and the first refusal rejects; those its replicas did not confirm stay, without
+   * blocking their team, until a WAIT covers them.
    */
   private async drain(): Promise<void> {
     const tried = new Set<Entry>();
     let refusal: unknown = null;
     for (;;) {
-      const batch = this.entries.filter((e) => !tried.has(e));
+      const batch = this.entries.filter((e) => this.due(e) && !tried.has(e));
       if (batch.length === 0 || refusal !== null) break;
       // A settle answering false had reached the store after all: nothing to add.
       const results = await Promise.allSettled(batch.map((e) => this.deps.settle(e.input)));
@@ -103,37 +133,45 @@ export class SettlementJournal {
         tried.add(entry);
         const result = results[n];
         if (result.status === 'fulfilled') done.add(entry);
-        else if (result.reason instanceof ReplicasBehind) this.unblock(entry);
+        else if (result.reason instanceof ReplicasBehind) this.taken(entry, result.reason.epoch);
         else refusal ??= result.reason;
       });
-      for (const entry of done) this.unblock(entry);
+      for (const entry of done) this.taken(entry, null);
       this.entries = this.entries.filter((e) => !done.has(e));
       this.replayed += done.size;
     }
     this.rewrite();
-    if (this.entries.length > 0) this.schedule();
     if (refusal !== null) throw refusal;
   }
 
-  private hold(input: SettleInput, behind: boolean): void {
-    this.entries.push({ input, behind });
-    if (!behind) this.perTeam.set(input.team, (this.perTeam.get(input.team) ?? 0) + 1);
+  private hold(entry: Entry): void {
+    this.entries.push(entry);
+    if (!entry.behind) this.perTeam.set(entry.input.team, (this.perTeam.get(entry.input.team) ?? 0) + 1);
   }
 
-  /** The store has it now (on its master at least): its team need not wait for it any more. */
-  private unblock(entry: Entry): void {
-    if (entry.behind) return;
-    entry.behind = true;
+  /** The store has it now (on its master at least; with `epoch`, unconfirmed there): its team need not wait for it any more. */
+  private taken(entry: Entry, epoch: number | null): void {
+    const blocking = entry.behind === null;
+    if (epoch !== null) entry.behind = { epoch, at: performance.now(), stale: false };
+    if (!blocking) return;
     const left = (this.perTeam.get(entry.input.team) ?? 1) - 1;
     if (left > 0) this.perTeam.set(entry.input.team, left);
     else this.perTeam.delete(entry.input.team);
   }
 
+  /** Tries the store again later, then asks whether the replicas have the rest; again while anything is left. */
   private schedule(): void {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.replay().catch(() => this.schedule());
+      this.replay()
+        .then(async () => {
+          if (this.entries.some((e) => e.behind && !e.behind.stale)) await this.deps.confirm?.();
+        })
+        .catch(() => {})
+        .finally(() => {
+          if (this.entries.length > 0) this.schedule();
+        });
     }, this.deps.retryMs ?? 1_000);
     this.timer.unref();
   }
@@ -169,41 +207,5 @@ export class SettlementJournal {
     } catch (err) {
       this.deps.onError(err); // replaying the same lines again later is harmless
     }
-  }
-}
-
-/**
- * The quota store behind the journal: a settlement the store cannot take is journaled (and
- * counts as taken), and a team with journaled settlements has them replayed before its next
- * reservation on this replica, so its `spent` is current before anything more is reserved.
- */
-export function journaled(store: QuotaStore, journal: SettlementJournal): QuotaStore {
-  return {
-    ...store,
-    async reserve(input) {
-      if (journal.has(input.team)) await journal.replay();
-      return store.reserve(input);
-    },
-    async settle(input) {
-      try {
-        return await store.settle(input);
-      } catch (err) {
-        // On the master, not confirmed on its replicas: settled, and kept until they have it.
-        if (err instanceof ReplicasBehind) {
-          journal.record(input, true);
-          return err.settled;
-        }
-        journal.record(input);
-        throw new JournaledSettlement(err);
-      }
-    },
-  };
-}
-
-/** The store refused a settlement and the journal took it: reported as a store error, never lost. */
-export class JournaledSettlement extends Error {
-  override name = 'JournaledSettlement';
-  constructor(cause: unknown) {
-    super('settlement journaled until the store answers', { cause });
   }
 }

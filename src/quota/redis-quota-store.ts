@@ -152,6 +152,7 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
         ...(['team', 'key'] as const).map((scope) =>
           i.tokenWindows?.includes(scope) ? k.window(i.team, key?.id ?? '-', { scope, limit: 'tokens_per_minute' }) : k.noWindow(i.team)),
       ];
+      const epoch = conn.epoch();
       const out = await run(i.team, [k.ledgerTeams], 'egwQuotaSettle', [
         ...keys,
         i.reservationId, i.actual, i.periodId, ledgerField(i.model, key?.id), i.day, failed, SETTLED_KEPT_MS,
@@ -159,7 +160,7 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
       ], grant && (() => sendRedisGrant(redis, prefix, grant.generationId, grant.team)));
       const settled = Number(out) === 1;
       // store.redis_wait_replicas: on the replicas too, or the settlement journal keeps it until it is.
-      if (!(await conn.waitReplicas())) throw new ReplicasBehind(settled);
+      if (!(await conn.waitReplicas())) throw new ReplicasBehind(settled, epoch);
       return settled;
     },
 

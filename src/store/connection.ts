@@ -38,12 +38,14 @@ export interface RedisConnection {
    * watchers hear too (the write stands on the master). Never rejects.
    */
   waitReplicas(): Promise<boolean>;
+  /** Counts the connection's losses (./redis-watch.ts): a write sent in an earlier epoch may have gone with a master. */
+  epoch(): number;
   /**
    * A second connection to the same Redis (lazy: connect it), for pub/sub, which can run nothing
    * else; it follows a Sentinel failover like the first. The caller closes it.
    */
   subscriber(): RedisClient;
-  /** Hears reconnections (failover, restart) and WAIT shortfalls; returns the removal. */
+  /** Hears reconnections (failover, restart), WAIT shortfalls and WAITs met; returns the removal. */
   watch(watcher: RedisWatcher): () => void;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -175,7 +177,8 @@ async function openRedis(url: string, options: OpenStoreOptions): Promise<RedisC
     shape: shape.kind,
     redis,
     prefix,
-    waitReplicas: replicaWaiter(redis, options.redisWaitReplicas ?? 0, options.redisWaitTimeoutMs ?? 500, watch.waitShort),
+    waitReplicas: replicaWaiter(redis, options.redisWaitReplicas ?? 0, options.redisWaitTimeoutMs ?? 500, watch),
+    epoch: watch.epoch,
     watch: watch.watch,
     subscriber() {
       const sub = redis.duplicate();

@@ -11,26 +11,40 @@ import type { RedisClient } from './connection.js';
  */
 export class ReplicasBehind extends Error {
   override name = 'ReplicasBehind';
-  constructor(readonly settled: boolean) {
+  /** `epoch`: the connection's when the write was sent (RedisConnection.epoch()). */
+  constructor(
+    readonly settled: boolean,
+    readonly epoch: number,
+  ) {
     super('the write is on the Redis master, not yet on the replicas asked for');
   }
+}
+
+export interface WaitEvents {
+  epoch(): number;
+  waitShort(): void;
+  caughtUp(sentAt: number, epoch: number): void;
 }
 
 /**
  * Resolves true once `replicas` replicas have every write sent before the call on this
  * connection (on a Cluster, each master's), false when they did not within `timeoutMs` or the
- * WAIT failed (`onShort` hears it). WAIT blocks its connection, so the callers of one event-loop
+ * WAIT failed (`events` hear either: a WAIT met covers every write sent before it). WAIT blocks its connection, so the callers of one event-loop
  * turn share one WAIT instead of queueing many.
  */
-export function replicaWaiter(redis: RedisClient, replicas: number, timeoutMs: number, onShort: () => void): () => Promise<boolean> {
+export function replicaWaiter(redis: RedisClient, replicas: number, timeoutMs: number, events: WaitEvents): () => Promise<boolean> {
   if (replicas <= 0) return () => ALWAYS;
   let next: Promise<boolean> | null = null;
   const wait = async () => {
     next = null;
+    const [sentAt, epoch] = [performance.now(), events.epoch()];
     const targets = redis instanceof Cluster ? redis.nodes('master') : [redis];
     const acked = await Promise.all(targets.map((node) => node.wait(replicas, timeoutMs).catch(() => -1)));
-    if (acked.every((n) => n >= replicas)) return true;
-    onShort();
+    if (acked.every((n) => n >= replicas)) {
+      events.caughtUp(sentAt, epoch);
+      return true;
+    }
+    events.waitShort();
     return false;
   };
   return () => (next ??= new Promise<void>((resolve) => setImmediate(resolve)).then(wait));
