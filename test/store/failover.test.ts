@@ -3,7 +3,8 @@
 // simulator made reaches the ledger, and a revocation after it reaches the other instance
 // within a second. Then what a failover loses when the master dies right after acknowledging
 // writes its replica never got: everything with store.redis_wait_replicas 0, nothing with 1.
-// And a master that hangs instead of dying: the instance moves on the sentinels' word alone.
+// And a master that hangs instead of dying: the instance moves on the sentinels' word alone; and
+// a replica that only falls behind: the journal lets its unconfirmed settlements go once it is back.
 // Slow (real failovers, ~40 s): `npm run test:failover`, not part of `npm test`.
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -241,6 +242,31 @@ describe('a Sentinel failover under two gateway instances', () => {
       } finally {
         await master.kill();
       }
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
+  it('the replica falls behind and catches up, no failover: the unconfirmed settlements leave the journal without being settled again', async () => {
+    await healthy();
+    const { sim, gateways, close } = await instances(1, 1);
+    const [gw] = gateways;
+    try {
+      const key = await gw.team('behind');
+      const master = await setup.currentMaster();
+      const replica = setup.dataNodes().find((n) => n !== master)!;
+      await redisCli(replica.port, 'config', 'set', 'masterauth', 'not-the-password');
+      await redisCli(replica.port, 'client', 'kill', 'type', 'master');
+      await until('replica cut off', async () => infoField(await redisCli(master.port, 'info', 'replication'), 'connected_slaves') === '0');
+      const answers = await Promise.all(Array.from({ length: 5 }, () => generate(gw, key)));
+      for (const answer of answers) expect(answer.status).toBe(200);
+      const { journal } = gw.app.services;
+      expect(journal.size).toBe(5);
+      expect(journal.has('behind')).toBe(false); // nothing holds the team back meanwhile
+      await redisCli(replica.port, 'config', 'set', 'masterauth', '');
+      await vi.waitFor(() => expect(journal.size).toBe(0), { timeout: 10_000, interval: 50 });
+      expect(journal.replayed).toBe(0);
+      expect(await ledgerSpent(gw, 'behind')).toBe(sim.tokensCharged());
     } finally {
       await close();
     }
