@@ -4,7 +4,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { launchBrowser, rendered, screenshot } from '../helpers/browser.js';
 import { BUILD_TIMEOUT_MS, buildCli, exitOf, runCli } from '../helpers/child.js';
 import { call } from '../helpers/gateway.js';
@@ -15,6 +15,8 @@ beforeAll(buildCli, BUILD_TIMEOUT_MS);
 describe('demo', () => {
   it('prints a working key and curl line, and stops cleanly', async () => {
     const proc = runCli(['demo'], { PORT: '0', STORE_URL: `sqlite:${join(mkdtempSync(join(tmpdir(), 'egw-demo-')), 'demo.db')}` });
+    // A failed step must not leave the demo (its gateway and simulator) running after the test.
+    onTestFinished(() => void (proc.exitCode === null && proc.signalCode === null && proc.kill('SIGKILL')));
     let out = '';
     proc.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const printed = await new Promise<string>((resolve, reject) => {
