@@ -7,6 +7,9 @@
 // channels carry the cache key as hash tag: one slot, ready for sharded pub/sub.
 import type { RedisClient, RedisConnection } from '../store/connection.js';
 
+/** A live entry: `lead` a leader's reservation (who pays, should it die), `e` an event, `end` the end. */
+export type LiveField = 'lead' | 'e' | 'end';
+
 export interface FlightCoordinator {
   /** Takes the lock on `key` for `owner` if nobody holds it; true if the caller leads now. */
   tryLead(key: string, owner: string, ttlMs: number): Promise<boolean>;
@@ -20,8 +23,10 @@ export interface FlightCoordinator {
   ready(timeoutMs: number): Promise<void>;
   /** True while someone holds the lock on `key`. */
   isLocked(key: string): Promise<boolean>;
-  /** A streamed leader's entry (an event, or the end) for followers on other replicas. */
-  appendLive(key: string, field: 'e' | 'end', value: string): Promise<void>;
+  /** Takes the lock of a leader that let go or died, keeping its live backlog (the taker continues it). */
+  tryTakeOver(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** A streamed leader's entry (its reservation, an event, or the end) for followers on other replicas. */
+  appendLive(key: string, field: LiveField, value: string): Promise<void>;
   /** Live entries after `afterId` ('0' for all), in order. */
   readLive(key: string, afterId: string): Promise<Array<{ id: string; field: string; value: string }>>;
   /** Resolves at the next live entry of `key` (or on `cancel`); subscribe first, then read. */
@@ -94,6 +99,9 @@ export function createRedisFlightCoordinator(conn: RedisConnection): FlightCoord
   return {
     async tryLead(key, owner, ttlMs) {
       return (await redis.eval(TRY_LEAD, 2, lockKey(key), liveKey(key), owner, ttlMs)) === 1;
+    },
+    async tryTakeOver(key, owner, ttlMs) {
+      return (await redis.set(lockKey(key), owner, 'PX', ttlMs, 'NX')) === 'OK';
     },
     async renew(key, owner, ttlMs) {
       return (await redis.eval(RENEW, 1, lockKey(key), owner, ttlMs)) === 1;

@@ -79,7 +79,7 @@ export interface RemoteFeed {
   listen(): { done: Promise<void>; cancel(): void };
   /** Its answer, once cached. */
   answer(): Promise<CachedAnswer | null>;
-  /** Takes the lock if its leader let go (done, or dead): the release function, else null. */
+  /** Takes the lock if its leader let go (done, or dead), keeping its backlog: the release function, else null. */
   takeOver(): Promise<(() => void) | null>;
 }
 
@@ -106,7 +106,8 @@ export async function leadOrFollow(deps: ReplicaFlightDeps, key: string): Promis
       read: (afterId) => timed(coordinator.readLive(key, afterId)),
       listen: () => coordinator.listenLive(key),
       answer: () => read(key),
-      takeOver: take,
+      // The backlog stays: a follower that takes over a dead leader's stream continues it there.
+      takeOver: async () => ((await timed(coordinator.tryTakeOver(key, owner, config.lock_ms))) ? holdLock(deps, key, owner) : null),
     },
   };
 }

@@ -10,7 +10,7 @@ import { answerBytes, decodeAnswer, encodeAnswer, sharedBody, type CachedAnswer 
 import { ttlFor, type CachePlan } from './cache-policy.js';
 import type { CacheStore } from './cache-store.js';
 import { ByteLru } from './memory-lru.js';
-import type { FlightCoordinator } from './redis-flight-coordinator.js';
+import type { FlightCoordinator, LiveField } from './redis-flight-coordinator.js';
 import { awaitLeader, leadOrFollow, type Leadership, type RemoteFeed, type ReplicaFlightDeps } from './replica-flight.js';
 import { SingleFlight, type Shared } from './single-flight.js';
 
@@ -228,7 +228,7 @@ export class ResponseCache {
   }
 
   /** Mirrors a streamed leader's entries to other replicas (Redis); null without a coordinator. */
-  liveMirror(key: string): ((field: 'e' | 'end', value: string) => void) | null {
+  liveMirror(key: string): ((field: LiveField, value: string) => void) | null {
     const coordinator = this.deps.coordinator;
     if (!coordinator) return null;
     return (field, value) => void coordinator.appendLive(key, field, value).catch((err: unknown) => this.deps.storeError(err));

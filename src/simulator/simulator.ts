@@ -16,6 +16,7 @@ export interface SimulatorOptions {
   videoDelayMs?: number;      // a pending job completes once this much simulator-clock time has passed (default 30_000)
   now?: () => number;         // simulator clock (ms); default Date.now
   streamChunkDelayMs?: number;// delay between SSE chunks (default 0)
+  abortOnDisconnect?: boolean;// a stream whose client hangs up stops and fails, uncharged (default false: it finishes and charges)
   host?: string; port?: number; // listen (default 127.0.0.1:0)
 }
 
@@ -110,6 +111,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       latencyMs: opts.latencyMs ?? 0,
       videoDelayMs: opts.videoDelayMs ?? 30_000,
       streamChunkDelayMs: opts.streamChunkDelayMs ?? 0,
+      abortOnDisconnect: opts.abortOnDisconnect ?? false,
       now: opts.now ?? Date.now,
     },
     opts.balance ?? 1_000_000,

@@ -15,6 +15,7 @@ export interface ResolvedOptions {
   latencyMs: number;
   videoDelayMs: number;
   streamChunkDelayMs: number;
+  abortOnDisconnect: boolean;
   now: () => number;
 }
 

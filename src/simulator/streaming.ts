@@ -24,6 +24,8 @@ export async function streamGeneration(
   reply.hijack();
   const res = reply.raw;
   res.on('error', () => {});
+  let hungUp = false;
+  res.on('close', () => (hungUp = !res.writableFinished));
   const headers: OutgoingHttpHeaders = {
     ...(reply.getHeaders() as OutgoingHttpHeaders),
     'content-type': 'text/event-stream',
@@ -74,12 +76,15 @@ export async function streamGeneration(
   for (let i = 0; i < deltas.length; i++) {
     if (i > 0 && chunkDelay > 0) await state.sleep(chunkDelay);
     if (state.closed) break;
+    if (state.opts.abortOnDisconnect && hungUp) return failWith(gen, 'client disconnected');
     delta(i);
     if (i === 0) {
       const gate = state.streamGate();
       if (gate) await gate;
     }
   }
+  // A provider that cancels on hang-up charges nothing for a stream nobody reads to the end.
+  if (state.opts.abortOnDisconnect && hungUp) return failWith(gen, 'client disconnected');
   state.complete(gen, Date.now() - started);
   const end =
     variant === 'reference'

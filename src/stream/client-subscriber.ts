@@ -9,8 +9,8 @@ import type { SseWriter } from './sse-writer.js';
 
 export interface ClientOptions {
   variant: StreamVariant;
-  /** True for the client whose request opened the upstream stream (and pays for it). */
-  leader: boolean;
+  /** True for the client whose request opened the upstream stream (and pays for it); asked at the end (a follower may take over). */
+  leader: boolean | (() => boolean);
   /** What this team may still spend, for balance_remaining; null if unknown. */
   spendable(): Promise<number | null>;
   /** The generation id became known (followers are granted it here). */
@@ -70,7 +70,8 @@ export class ClientSubscriber implements Subscriber {
     const json = event.json ?? {};
     const wantsBalance = this.options.variant === 'guide' || 'balance_remaining' in json;
     const balance = wantsBalance ? await this.options.spendable().catch(() => null) : null;
-    if (!this.options.leader) return endEvent((json.id as string | number | undefined) ?? null, this.options.variant, 0, balance);
+    const { leader } = this.options;
+    if (!(typeof leader === 'function' ? leader() : leader)) return endEvent((json.id as string | number | undefined) ?? null, this.options.variant, 0, balance);
     const tokens = Number(json.tokens_spent ?? json.tokens_used ?? 0);
     const end: Record<string, unknown> = { ...json };
     if (this.options.variant === 'guide') end.tokens_used = tokens;

@@ -16,9 +16,9 @@ import { relayableHeaders, SseWriter } from './sse-writer.js';
 import { endEntry } from './remote-stream.js';
 import { pumpUpstream } from './upstream-pump.js';
 
-const UPSTREAM_PATH = { reference: '/api/v2/generate/stream', guide: '/api/v2/generate' } as const;
+export const UPSTREAM_PATH = { reference: '/api/v2/generate/stream', guide: '/api/v2/generate' } as const;
 
-function isEventStream(headers: Record<string, string>): boolean {
+export function isEventStream(headers: Record<string, string>): boolean {
   return (headers['content-type'] ?? '').toLowerCase().startsWith('text/event-stream');
 }
 
@@ -60,7 +60,10 @@ export async function leadStream(
 
   const mirror = lock && ctx.plan ? services.cache.liveMirror(ctx.plan.key) : null;
   // Followers on other replicas relay what this leader mirrors; its end goes before the lock is let go.
-  if (mirror) broadcast.mirror = { event: (event) => mirror('e', event.raw), finish: (result) => mirror('end', endEntry(result)) };
+  if (mirror) {
+    mirror('lead', JSON.stringify(reservation)); // should this replica die mid-stream, a follower settles it (stream-takeover.ts)
+    broadcast.mirror = { event: (event) => mirror('e', event.raw), finish: (result) => mirror('end', endEntry(result)) };
+  }
   broadcast.open({ kind: 'stream', headers: up.headers });
   reply.hijack();
   const writer = new SseWriter(reply.raw, config.stream.heartbeat_interval_ms, () => (facts.ttfbMs = reply.elapsedTime));

@@ -1,11 +1,14 @@
 // A stream follower on another replica than its leader: it relays the leader's events, read
 // from the key's live backlog in Redis as they are noticed, into this replica's broadcast
 // (where its own client and local twins listen), and it pays nothing. A leader that lets go
-// before its first event hands over: this request leads with its own call.
+// before its first event hands over: this request leads with its own call. One that dies
+// mid-stream (its lock gone without an end) is finished from its cached answer, else taken over
+// (`recover`, see stream-takeover.ts).
 import type { CachedAnswer } from '../cache/cached-answer.js';
 import type { Clock, Timers } from '../clock.js';
 import type { RemoteFeed } from '../cache/replica-flight.js';
 import { within } from '../cache/single-flight.js';
+import type { Reservation } from '../quota/quota-service.js';
 import type { Broadcast, StreamResult } from './broadcast.js';
 import { replayableBody } from './replay-hit.js';
 import { doneEvent, jsonEvent, toEvent } from './sse-parser.js';
@@ -22,6 +25,18 @@ export function endEntry(result: StreamResult): string {
   return JSON.stringify({ status, generationId, tokensSpent, clean });
 }
 
+/** What a follower knows of a leader that died mid-stream, once it holds the key's lock. */
+export interface LostLeader {
+  /** Releases the key's lock (and announces): call it once the stream is finished. */
+  lock: () => void;
+  /** The text relayed so far. */
+  text: string;
+  /** The dead leader's generation, from its generation_start (null before it). */
+  generationId: string | null;
+  /** The dead leader's reservation, from its `lead` entry (null from a leader that sent none). */
+  reservation: Reservation | null;
+}
+
 interface Relay {
   feed: RemoteFeed;
   broadcast: Broadcast;
@@ -30,6 +45,8 @@ interface Relay {
   boundMs: number;
   clock: Clock;
   timers: Timers;
+  /** Finishes the broadcast after the leader died mid-stream with no cached answer. */
+  recover(lost: LostLeader): Promise<void>;
 }
 
 export async function followRemote(relay: Relay): Promise<RemoteStart> {
@@ -63,35 +80,55 @@ export async function followRemote(relay: Relay): Promise<RemoteStart> {
   }
 }
 
-/** Relays entries until the leader's end; a leader gone silent is finished from its cached answer, else its stream is cut. */
+/** Relays entries until the leader's end; a leader gone silent is finished from its cached answer, else taken over. */
 async function pump(relay: Relay, first: Array<{ id: string; field: string; value: string }>): Promise<void> {
   const { feed, broadcast } = relay;
   let entries = first;
   let after = '0';
   let text = '';
+  let generationId: string | null = null;
+  let reservation: Reservation | null = null;
   for (;;) {
     for (const { id, field, value } of entries) {
       after = id;
       if (field === 'end') return broadcast.finish({ text, body: null, ...(JSON.parse(value) as Omit<StreamResult, 'text' | 'body'>) });
+      if (field === 'lead') {
+        reservation = JSON.parse(value) as Reservation; // a follower that took over leads from here
+        continue;
+      }
       const event = toEvent(value);
+      const eventId = event.json?.id;
+      if (event.type === 'generation_start' && (typeof eventId === 'string' || typeof eventId === 'number')) generationId = String(eventId);
       if (event.type === 'content_delta' && typeof event.json?.delta === 'string') text += event.json.delta;
       broadcast.publish(event);
     }
     const signal = feed.listen();
+    let lock: (() => void) | null = null;
     try {
       entries = await feed.read(after);
       if (entries.length > 0) continue;
-      const lock = await feed.takeOver(); // succeeds only once the leader let go without an end we saw
-      if (lock) {
-        lock();
-        return finishFromAnswer(broadcast, text, await feed.answer());
+      lock = await feed.takeOver(); // succeeds only once the leader let go without an end we saw
+      if (!lock) {
+        await within(signal.done, relay.pollMs, relay.timers);
+        entries = await feed.read(after);
+        continue;
       }
-      await within(signal.done, relay.pollMs, relay.timers);
-      entries = await feed.read(after);
+      // The leader may have sent its end and let go since the read above.
+      const late = await feed.read(after);
+      if (late.length > 0) {
+        entries = late;
+        continue;
+      }
+      const answer = await feed.answer();
+      if (answer) return finishFromAnswer(broadcast, text, answer);
+      const held = lock;
+      lock = null; // the takeover releases it once its stream is finished
+      return await relay.recover({ lock: held, text, generationId, reservation });
     } catch {
       return broadcast.finish({ status: 'unknown', generationId: null, text, tokensSpent: 0, clean: false, body: null });
     } finally {
       signal.cancel();
+      lock?.();
     }
   }
 }

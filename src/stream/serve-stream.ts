@@ -12,11 +12,12 @@ import type { Services } from '../services.js';
 import { Broadcast, type OpenOutcome } from './broadcast.js';
 import { ClientSubscriber } from './client-subscriber.js';
 import { leadStream } from './lead-stream.js';
-import { followRemote } from './remote-stream.js';
+import { followRemote, type LostLeader } from './remote-stream.js';
 import type { StreamVariant } from './replay.js';
 import { replayableBody, replayHit } from './replay-hit.js';
 import type { StreamContext } from './stream-context.js';
 import { relayableHeaders, SseWriter } from './sse-writer.js';
+import { takeOverStream } from './stream-takeover.js';
 
 /** A leader that fails for reasons of its own (its quota) hands over; followers try this often before going alone. */
 const JOIN_ATTEMPTS = 3;
@@ -83,6 +84,12 @@ function handOver(ctx: StreamContext, broadcast: Broadcast, handle: FlightHandle
 async function relayFromReplica(ctx: StreamContext, broadcast: Broadcast, handle: FlightHandle | null, feed: RemoteFeed): Promise<FastifyReply> {
   const { services, parsed } = ctx;
   const pollMs = services.config.cache.poll_ms;
+  const payer = { paying: false };
+  let tookOver = false;
+  const recover = (lost: LostLeader) => {
+    tookOver = true; // the takeover shares its answer with plain twins here itself
+    return takeOverStream({ ctx, broadcast, handle, onPaying: () => (payer.paying = true) }, lost);
+  };
   const start = await followRemote({
     feed,
     broadcast,
@@ -90,16 +97,17 @@ async function relayFromReplica(ctx: StreamContext, broadcast: Broadcast, handle
     boundMs: services.paid.waitBound(parsed.model),
     clock: services.clock,
     timers: services.cache.timers,
+    recover,
   });
   if (start.kind === 'lead') return leadStream(ctx, broadcast, handle, start.lock);
   if (start.kind === 'answer') return handOver(ctx, broadcast, handle, start.answer);
   // Plain twins here get the leader's answer once it is stored.
-  services.streams.track(start.done.then(async () => handle?.share(await feed.answer().catch(() => null))));
-  return follow(ctx, broadcast, await broadcast.opened);
+  services.streams.track(start.done.then(async () => tookOver || handle?.share(await feed.answer().catch(() => null))));
+  return follow(ctx, broadcast, await broadcast.opened, payer);
 }
 
 /** A follower: what the leader's stream has sent so far, then the rest live; it costs nothing. */
-function follow(ctx: StreamContext, broadcast: Broadcast, opened: OpenOutcome): FastifyReply {
+function follow(ctx: StreamContext, broadcast: Broadcast, opened: OpenOutcome, payer = { paying: false }): FastifyReply {
   const { services, request, reply, parsed } = ctx;
   const facts = request.facts;
   const team = request.principal!.team;
@@ -121,11 +129,17 @@ function follow(ctx: StreamContext, broadcast: Broadcast, opened: OpenOutcome): 
   broadcast.subscribe(
     new ClientSubscriber(writer, {
       variant: ctx.variant,
-      leader: false,
+      leader: () => payer.paying,
       spendable: () => services.quota.spendable(request.principal!),
       onGenerationId: grant,
       onFinish: (result, detached) => {
-        facts.tokensSaved = result.tokensSpent;
+        // A follower that took over a dead leader's stream with its own call paid for it: it saved nothing.
+        if (payer.paying) {
+          facts.cache = 'miss';
+          facts.outcome = 'upstream';
+          facts.tokensSpent = result.tokensSpent;
+          facts.tokensSaved = 0;
+        } else facts.tokensSaved = result.tokensSpent;
         if (detached) services.streams.detached(request, reply);
       },
     }),

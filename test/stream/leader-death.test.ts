@@ -1,0 +1,114 @@
+// A stream leader killed mid-stream on another replica (a child process, SIGKILL): the follower
+// relaying its events over Redis notices its lock expire without an end and finishes the
+// stream for its client. Upstream finished the dead leader's generation: the follower settles
+// that charge on the dead leader's reservation and sends the rest of its text. Upstream
+// cancelled it: the follower makes its own call and continues the text without repeating it.
+// Either way the follower's client gets the whole answer and simulator charges == the ledger.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import type { StoreConnection } from '../../src/store/connection.js';
+import { backends, cleanup, redisUrl } from '../helpers/backends.js';
+import { exitOf, startChildGateway, type ChildGateway } from '../helpers/child.js';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { openStream, textOf } from './sse-client.js';
+
+const STREAM = '/api/v2/generate/stream';
+const POLL = 'GET /api/v2/generate/:id';
+const redis = backends.find((b) => b.name === 'redis')!;
+
+describe('a stream leader dies mid-stream on another replica', () => {
+  let sim: Simulator | undefined;
+  let conn: StoreConnection | undefined;
+  let child: ChildGateway | undefined;
+  let follower: TestGateway | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    sim?.holdStreams(false);
+    if (child && child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGKILL');
+    await follower?.close();
+    if (conn) await cleanup(conn);
+    await sim?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    sim = conn = child = follower = dir = undefined;
+  });
+
+  /** The leader as a process of its own on Redis, and a follower replica in this process. */
+  async function replicas(abortOnDisconnect: boolean) {
+    sim = await startSimulator({ abortOnDisconnect });
+    conn = await redis.open();
+    dir = mkdtempSync(join(tmpdir(), 'egw-leader-death-'));
+    const cache = { lock_ms: 300, poll_ms: 20 };
+    const configFile = join(dir, 'gateway.yaml');
+    writeFileSync(configFile, `cache:\n  lock_ms: ${cache.lock_ms}\n  poll_ms: ${cache.poll_ms}\nquota:\n  settlement_journal: ${join(dir, 'leader.journal')}\n`);
+    child = await startChildGateway({
+      ELUMENTA_API_KEY: sim.apiKey,
+      ELUMENTA_BASE_URL: sim.url,
+      GATEWAY_ADMIN_TOKEN: randomBytes(24).toString('hex'),
+      GATEWAY_CONFIG: configFile,
+      STORE_URL: redisUrl,
+      GATEWAY_REDIS_PREFIX: conn.prefix,
+    });
+    follower = await startGateway({ backend: 'redis', store: conn, sim, config: { cache } });
+    const key = await follower.team('ml');
+    const body = { model: 'gpt-5', prompt: `a long answer, please ${randomBytes(4).toString('hex')}` };
+    sim.holdStreams(true); // upstream holds each stream after its first delta
+    const leader = await openStream(child.url, STREAM, key, body);
+    expect((await leader.next()).type).toBe('generation_start');
+    expect((await leader.next()).type).toBe('content_delta');
+    const relayed = await openStream(follower.url, STREAM, key, body);
+    expect(relayed.headers['x-gateway-cache']).toBe('coalesced');
+    const start = await relayed.next();
+    expect(start.type).toBe('generation_start');
+    const first = await relayed.next();
+    expect(first.type).toBe('content_delta');
+
+    child.proc.kill('SIGKILL');
+    await exitOf(child.proc);
+    // The follower took the dead leader's lock and asks upstream about its generation.
+    await vi.waitFor(() => expect(sim!.calls()[POLL] ?? 0).toBeGreaterThan(0), { timeout: 5_000, interval: 10 });
+    sim.holdStreams(false); // upstream goes on with the dead leader's stream: finishes it, or cancels it (abortOnDisconnect)
+    const events = [start, first, ...(await relayed.rest())];
+    return { body, events, gw: follower };
+  }
+
+  /** The charges upstream made, the team's spent and the ledger's tokens_spent: all equal, nothing left reserved. */
+  async function expectExactMoney(gw: TestGateway) {
+    await vi.waitFor(async () => expect(await gw.usage('ml')).toMatchObject({ spent: sim!.tokensCharged(), reserved: 0 }), { timeout: 5_000 });
+    const rows = await gw.app.services.quotaStore.ledger('2000-01-01', '2999-12-31');
+    expect(rows.reduce((sum, row) => sum + row.tokens_spent, 0)).toBe(sim!.tokensCharged());
+    expect(sim!.tokensCharged()).toBeGreaterThan(0);
+  }
+
+  it('upstream finished the dead leader\'s generation: the follower settles it and sends the rest of its text', async () => {
+    const { body, events, gw } = await replicas(false);
+    expect(events.filter((e) => e.type === 'generation_start')).toHaveLength(1);
+    expect(events.at(-2)).toMatchObject({ type: 'generation_end', tokens_spent: 0 }); // the follower paid nothing
+    expect(events.at(-1)).toBe('[DONE]');
+    const text = textOf(events);
+    expect(text.split(' ').length).toBeGreaterThan(3);
+    expect(sim!.callsFor(body)).toBe(1); // no second call: the dead leader's generation was adopted
+    const hit = await gw.api('POST', '/api/v2/generate', await gw.team('ml'), body);
+    expect(hit.headers['x-gateway-cache']).toBe('hit');
+    expect(hit.json().result_text).toBe(text);
+    await expectExactMoney(gw);
+  });
+
+  it('upstream cancelled it: the follower makes its own call and continues the text without repeating it', async () => {
+    const { body, events, gw } = await replicas(true);
+    expect(events.filter((e) => e.type === 'generation_start')).toHaveLength(1);
+    const end = events.at(-2);
+    expect(end.type).toBe('generation_end');
+    expect(end.tokens_spent).toBeGreaterThan(0); // this request paid for its own call
+    expect(events.at(-1)).toBe('[DONE]');
+    expect(sim!.callsFor(body)).toBe(2);
+    const hit = await gw.api('POST', '/api/v2/generate', await gw.team('ml'), body);
+    expect(hit.headers['x-gateway-cache']).toBe('hit');
+    expect(textOf(events)).toBe(hit.json().result_text); // whole, each word once
+    expect(sim!.tokensCharged()).toBe(end.tokens_spent);
+    await expectExactMoney(gw);
+  });
+});
