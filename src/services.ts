@@ -133,9 +133,16 @@ export function createServices(input: {
   // The account floor across replicas: shared on Redis; SQLite serves one instance, held in memory.
   const account: AccountStore = store.kind === 'sqlite' ? createMemoryAccountStore() : createRedisAccountStore(store, { useRedisTime });
   const observed = input.onSettled ? observeSettlements(baseQuotaStore, input.onSettled) : baseQuotaStore;
+  const grants = createGrantStore(store);
+  const jobs = createJobStore(store);
   const journal = new SettlementJournal({
     path: journalPath(config, store),
     settle: (i) => observed.settle(i),
+    async keepPending({ job, grant }) {
+      if (grant) await grants.grant(job.generation_id, job.reservation.team, clock.now());
+      await quota.keepPending(job.reservation); // replays run after start-up, once `quota` exists
+      await jobs.add(job);
+    },
     onError: storeError,
     confirm: store.kind === 'redis' ? () => store.waitReplicas() : undefined,
   });
@@ -148,7 +155,6 @@ export function createServices(input: {
   const auth = new Authenticator(teamStore, clock, config.auth.key_cache_ttl_ms);
   const catalog = new Catalog();
   const balance = new AccountBalance(upstream, clock, account, storeError, input.timers);
-  const grants = createGrantStore(store);
   const cache = new ResponseCache({
     config: config.cache,
     store: createCacheStore(store),
@@ -161,7 +167,6 @@ export function createServices(input: {
     storeError,
   });
   const quota = new QuotaService(quotaStore, catalog, balance, account, config.quota, clock, storeError);
-  const jobs = createJobStore(store);
   const savings = new SavingsLedger(quotaStore, clock, storeError);
   const paid = new PaidPath({
     quota,
@@ -175,6 +180,7 @@ export function createServices(input: {
     tracer: input.tracer,
     jobEnded: (key, team, model, facts) => cache.jobEnded(key, team, model, facts),
     storeError,
+    journalPending: (job, grant) => journal.recordPending(job, grant),
     onSaved: (team, model, tokens, keyId) => {
       savings.addSaved(team, model, tokens, keyId);
       input.onSaved?.(team, model, tokens);

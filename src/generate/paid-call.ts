@@ -29,6 +29,8 @@ export interface PaidPathDeps {
   /** A pending job under a cache key ended: the cache keeps its result (or forgets the job). */
   jobEnded(key: string, team: string, model: string, facts: GenerationFacts): Promise<void>;
   storeError(err: unknown): void;
+  /** A pending job the store could not record: journaled and replayed like a settlement (src/ledger/settlement-journal.ts). */
+  journalPending(job: PendingJob, grant: boolean): void;
   /** Spans for reserve, the upstream call and settle; none when traces are off. */
   tracer?: Tracer;
   /** A twin's saving, known once its shared job ended: the ledger (under the twin's key) and metrics count it. */
@@ -135,9 +137,16 @@ export class PaidPath {
     const { quota, jobs, clock, grants, storeError } = this.deps;
     try {
       if (facts.status === 'pending' && facts.id) {
-        if (grant) await grants.grant(facts.id, reservation.team, clock.now()).catch(storeError);
-        await quota.keepPending(reservation);
-        await jobs.add({ generation_id: facts.id, reservation, cache_key: cacheKey, created_at: clock.now() });
+        const job: PendingJob = { generation_id: facts.id, reservation, cache_key: cacheKey, created_at: clock.now() };
+        try {
+          if (grant) await grants.grant(facts.id, reservation.team, clock.now());
+          await quota.keepPending(reservation);
+          await jobs.add(job);
+        } catch (err) {
+          // Lost, the job would be charged upstream and never settled, and its team could not poll it.
+          this.deps.journalPending(job, grant);
+          throw err;
+        }
         return;
       }
       const failed = facts.status === 'failed';

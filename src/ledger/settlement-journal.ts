@@ -4,17 +4,34 @@
 // that team. Replays are idempotent: the reservation id is the key (a second settle is a no-op).
 // One the Redis master took but its replicas did not confirm (store.redis_wait_replicas) is
 // kept too, blocking nothing, until a later WAIT covers it; if the connection is lost first, it
-// is settled again on whatever master is there now, so a failover cannot lose it.
+// is settled again on whatever master is there now, so a failover cannot lose it. A pending
+// job's record (its grant, its kept reservation, its place in the reconciler's list) goes the same way.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { PendingJob } from '../generations/job-store.js';
 import type { SettleInput } from '../quota/quota-store.js';
 import { ReplicasBehind } from '../store/replica-wait.js';
+
+/** A pending job the store could not record: replayed as grant (if `grant`), reservation kept, job listed. Each step is idempotent. */
+export interface PendingRecord {
+  kind: 'pending';
+  job: PendingJob;
+  grant: boolean;
+}
+
+/** A journal line: a settlement (written without `kind`, as before pending records were), or a pending job. */
+export type JournalEntry = SettleInput | PendingRecord;
+
+const isPending = (entry: JournalEntry): entry is PendingRecord => 'kind' in entry && entry.kind === 'pending';
+const teamOf = (entry: JournalEntry): string => (isPending(entry) ? entry.job.reservation.team : entry.team);
 
 export interface JournalDeps {
   /** The file beside the process; null keeps the journal in memory only (an in-memory store). */
   path: string | null;
   /** Settles into the store (throws while it cannot). */
   settle(input: SettleInput): Promise<boolean>;
+  /** Records a pending job in the store (throws while it cannot). */
+  keepPending(record: PendingRecord): Promise<void>;
   onError(err: unknown): void;
   /** How often a non-empty journal tries the store again. */
   retryMs?: number;
@@ -23,7 +40,7 @@ export interface JournalDeps {
 }
 
 interface Entry {
-  input: SettleInput;
+  input: JournalEntry;
   /**
    * Set when the Redis master took it but its replicas were not known to have it: the team need
    * not wait for it. `epoch` (the connection's, when it was sent) and `at` (performance.now(),
@@ -49,7 +66,7 @@ export class SettlementJournal {
       for (const line of readFileSync(path, 'utf8').split('\n')) {
         if (!line) continue;
         try {
-          this.hold({ input: JSON.parse(line) as SettleInput, behind: null });
+          this.hold({ input: JSON.parse(line) as JournalEntry, behind: null });
         } catch {
           // a line cut by a crash mid-write: its settlement never reached the client's answer
         }
@@ -68,8 +85,13 @@ export class SettlementJournal {
     return this.perTeam.has(team);
   }
 
+  /** Writes a pending job's record durably (fsync) and queues it for replay. */
+  recordPending(job: PendingJob, grant: boolean): void {
+    this.record({ kind: 'pending', job, grant });
+  }
+
   /** Writes `input` durably (fsync) and queues it; with `behind`, the master took it in that epoch, its replicas may not have. */
-  record(input: SettleInput, behind?: { epoch: number }): void {
+  record(input: JournalEntry, behind?: { epoch: number }): void {
     this.journaled++;
     try {
       this.append(`${JSON.stringify(input)}\n`);
@@ -127,7 +149,7 @@ export class SettlementJournal {
       const batch = this.entries.filter((e) => this.due(e) && !tried.has(e));
       if (batch.length === 0 || refusal !== null) break;
       // A settle answering false had reached the store after all: nothing to add.
-      const results = await Promise.allSettled(batch.map((e) => this.deps.settle(e.input)));
+      const results = await Promise.allSettled(batch.map((e) => this.apply(e.input)));
       const done = new Set<Entry>();
       batch.forEach((entry, n) => {
         tried.add(entry);
@@ -144,9 +166,14 @@ export class SettlementJournal {
     if (refusal !== null) throw refusal;
   }
 
+  private apply(input: JournalEntry): Promise<unknown> {
+    return isPending(input) ? this.deps.keepPending(input) : this.deps.settle(input);
+  }
+
   private hold(entry: Entry): void {
     this.entries.push(entry);
-    if (!entry.behind) this.perTeam.set(entry.input.team, (this.perTeam.get(entry.input.team) ?? 0) + 1);
+    const team = teamOf(entry.input);
+    if (!entry.behind) this.perTeam.set(team, (this.perTeam.get(team) ?? 0) + 1);
   }
 
   /** The store has it now (on its master at least; with `epoch`, unconfirmed there): its team need not wait for it any more. */
@@ -154,9 +181,10 @@ export class SettlementJournal {
     const blocking = entry.behind === null;
     if (epoch !== null) entry.behind = { epoch, at: performance.now(), stale: false };
     if (!blocking) return;
-    const left = (this.perTeam.get(entry.input.team) ?? 1) - 1;
-    if (left > 0) this.perTeam.set(entry.input.team, left);
-    else this.perTeam.delete(entry.input.team);
+    const team = teamOf(entry.input);
+    const left = (this.perTeam.get(team) ?? 1) - 1;
+    if (left > 0) this.perTeam.set(team, left);
+    else this.perTeam.delete(team);
   }
 
   /** Tries the store again later, then asks whether the replicas have the rest; again while anything is left. */

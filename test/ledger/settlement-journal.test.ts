@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
 import { reservationId } from '../../src/quota/reservation-id.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import { openStore, type StoreConnection } from '../../src/store/connection.js';
@@ -84,6 +85,50 @@ describe('the settlement journal', () => {
     } finally {
       for (const gw of gateways) await gw.close();
       for (const store of stores) await store.close();
+      await redis.stop();
+      await sim.close();
+    }
+  }, 60_000);
+
+  it('Redis stops while a video job is submitted: its pending record is journaled, replayed, and the job settled when it ends', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'egw-journal-pending-'));
+    dirs.push(dir);
+    const redis = await OwnRedis.start({ dir });
+    const simClock = new ManualClock(Date.now());
+    const sim = await startSimulator({ latencyMs: LATENCY_MS, videoDelayMs: 90_000, now: () => simClock.now() });
+    const store = await openStore(redis.url, { redisPrefix: 'egw-test:journal-pending:' });
+    const gw = await startGateway({ backend: 'redis', store, sim });
+    try {
+      const key = await gw.team('ml', { budget: { tokens: 1000, period: 'month' } });
+      const body = { model: 'kling-v2.1', prompt: unique('a fox in snow') };
+      const answer = gw.api('POST', '/api/v2/generate', key, body);
+      await vi.waitFor(() => expect(sim.callsFor(body)).toBe(1), { timeout: LATENCY_MS, interval: 5 });
+      await redis.stop();
+      const started = await answer;
+      expect(started.status).toBe(200);
+      expect(started.json().status).toBe('pending');
+      // The grant, the kept reservation and the job for the reconciler could not be written: journaled.
+      expect(gw.app.services.journal.size).toBe(1);
+
+      await redis.restart();
+      await vi.waitFor(() => expect(gw.app.services.journal.size).toBe(0), { timeout: 10_000 });
+      expect(await gw.app.services.jobs.get(String(started.json().id))).not.toBeNull();
+      expect(await gw.usage('ml')).toMatchObject({ spent: 0, reserved: 94 }); // kling-v2.1 is priced 26-94
+
+      simClock.advance(90_000); // the job ends upstream; no client polls: the reconciler settles it
+      expect(await gw.app.reconciler.runOnce()).toBe(1);
+      const charged = sim.tokensCharged();
+      expect(charged).toBe(26);
+      expect(await ledgerSpent(gw)).toBe(charged);
+      expect(await gw.usage('ml')).toMatchObject({ spent: charged, reserved: 0 });
+      // The team may poll its job (its grant was replayed too), and nothing is charged twice.
+      const polled = await gw.api('GET', `/api/v2/generate/${started.json().id}`, key);
+      expect(polled.status).toBe(200);
+      expect(polled.json().status).toBe('completed');
+      expect((await gw.usage('ml')).spent).toBe(charged);
+    } finally {
+      await gw.close();
+      await store.close();
       await redis.stop();
       await sim.close();
     }

@@ -50,7 +50,7 @@ describe('a stream leader dies mid-stream on another replica', () => {
       GATEWAY_ADMIN_TOKEN: randomBytes(24).toString('hex'),
       GATEWAY_CONFIG: configFile,
       STORE_URL: redisUrl,
-      GATEWAY_REDIS_PREFIX: conn.prefix,
+      GATEWAY_REDIS_PREFIX: conn.kind === 'redis' ? conn.prefix : '',
     });
     follower = await startGateway({ backend: 'redis', store: conn, sim, config: { cache } });
     const key = await follower.team('ml');
