@@ -81,6 +81,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       alerts?.settled(settled.team, settled.key?.id);
     },
     bootstrapName: options.bootstrapName,
+    journal: options.background !== false,
     onSaved: (team, model, tokens) => metrics.saved(team, model, tokens),
   });
   const built = createAlerts({ ...services, registry: metrics.registry, sleep: options.alertSleep });
@@ -173,7 +174,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     catalogRefresh.stop();
     reconciler.stop();
     services.journal.stop();
-    await services.journal.replay().catch(() => {}); // else the file keeps them for the next start
+    await services.journal.replay().catch(() => {}); // else the file keeps them for the next start (or another replica)
+    services.journal.close();
     await services.cache.close();
     await services.upstream.close();
   });

@@ -2,6 +2,7 @@
 // clock. buildApp, the CLI's direct-store mode, the tests and the benchmark all build the
 // gateway through here, so they run the same thing.
 import type { Tracer } from '@opentelemetry/api';
+import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { AdminTokens } from './admin/admin-tokens.js';
 import { createRedisTokenStore } from './admin/redis-token-store.js';
@@ -18,6 +19,7 @@ import { systemClock, type Clock, type Timers } from './clock.js';
 import type { Config } from './config/schema.js';
 import { PaidPath } from './generate/paid-call.js';
 import { SavingsLedger } from './ledger/savings.js';
+import { ownJournalFile, type JournalFamily } from './ledger/journal-files.js';
 import { journaled } from './ledger/journaled-quota-store.js';
 import { SettlementJournal } from './ledger/settlement-journal.js';
 import { createGrantStore, type GrantStore } from './generations/grant-store.js';
@@ -86,11 +88,19 @@ export function createUpstreamClient(config: Config): UpstreamClient {
 
 const STORE_ERROR_LOG_INTERVAL_MS = 10_000;
 
-/** quota.settlement_journal, else beside the SQLite file, else ./data/ named after the Redis prefix (null: memory only). */
-export function journalPath(config: Config, store: StoreConnection): string | null {
-  if (config.quota.settlement_journal) return config.quota.settlement_journal;
-  if (store.kind === 'sqlite') return store.path === ':memory:' ? null : `${store.path}.settlements`;
-  return `./data/settlements-${store.prefix.replace(/[^A-Za-z0-9_-]+/g, '_')}.journal`;
+/**
+ * quota.settlement_journal as given, else a file of this process's own (host and pid in its
+ * name) beside the SQLite file, or in ./data/ named after the Redis prefix, whose family is
+ * searched for the journals of replicas that died. Path null: memory only.
+ */
+export function journalFile(config: Config, store: StoreConnection): { path: string | null; family: JournalFamily | null } {
+  if (config.quota.settlement_journal) return { path: config.quota.settlement_journal, family: null };
+  if (store.kind === 'sqlite' && store.path === ':memory:') return { path: null, family: null };
+  const family: JournalFamily =
+    store.kind === 'sqlite'
+      ? { dir: dirname(store.path), base: `${basename(store.path).replace(/[^A-Za-z0-9_-]+/g, '_')}-settlements`, legacy: `${basename(store.path)}.settlements` }
+      : { dir: './data', base: `settlements-${store.prefix.replace(/[^A-Za-z0-9_-]+/g, '_')}`, legacy: null };
+  return { path: ownJournalFile(family), family };
 }
 
 export function createServices(input: {
@@ -110,6 +120,8 @@ export function createServices(input: {
   bootstrapName?: string;
   /** Hears a saving known only after the request (a shared job's cost, once it ended). */
   onSaved?: (team: string, model: string, tokens: number) => void;
+  /** False: the settlement journal stays in memory (a process that settles nothing); default true. */
+  journal?: boolean;
 }): Services {
   const { config, store, clock, log } = input;
   let lastStoreErrorLog = -Infinity;
@@ -135,8 +147,10 @@ export function createServices(input: {
   const observed = input.onSettled ? observeSettlements(baseQuotaStore, input.onSettled) : baseQuotaStore;
   const grants = createGrantStore(store);
   const jobs = createJobStore(store);
+  // The CLI's direct mode settles nothing: it keeps no file (and takes no other process's).
+  const file = input.journal === false ? { path: null, family: null } : journalFile(config, store);
   const journal = new SettlementJournal({
-    path: journalPath(config, store),
+    ...file,
     settle: (i) => observed.settle(i),
     async keepPending({ job, grant }) {
       if (grant) await grants.grant(job.generation_id, job.reservation.team, clock.now());

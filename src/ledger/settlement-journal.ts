@@ -9,6 +9,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { PendingJob } from '../generations/job-store.js';
+import { claimOrphan, dropLock, findOrphans, JournalInUse, LOCK_REFRESH_MS, refreshLock, takeLock, type JournalFamily } from './journal-files.js';
 import type { SettleInput } from '../quota/quota-store.js';
 import { ReplicasBehind } from '../store/replica-wait.js';
 
@@ -26,8 +27,10 @@ const isPending = (entry: JournalEntry): entry is PendingRecord => 'kind' in ent
 const teamOf = (entry: JournalEntry): string => (isPending(entry) ? entry.job.reservation.team : entry.team);
 
 export interface JournalDeps {
-  /** The file beside the process; null keeps the journal in memory only (an in-memory store). */
+  /** This process's file (locked while it lives: another live process's lock refuses the start); null keeps it in memory only. */
   path: string | null;
+  /** The default-named journals beside it: those of replicas that died are claimed and replayed here. */
+  family?: JournalFamily | null;
   /** Settles into the store (throws while it cannot). */
   settle(input: SettleInput): Promise<boolean>;
   /** Records a pending job in the store (throws while it cannot). */
@@ -55,23 +58,65 @@ export class SettlementJournal {
   private readonly perTeam = new Map<string, number>();
   private replaying: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
   /** Settlements written to the journal since start (a test and an operator can read it). */
   journaled = 0;
   replayed = 0;
+  /** Entries taken over from journals of replicas that died. */
+  adopted = 0;
 
   constructor(private readonly deps: JournalDeps) {
     const { path } = deps;
-    if (path && existsSync(path)) {
-      // A previous run left settlements behind: they are replayed first (a torn last line is skipped).
-      for (const line of readFileSync(path, 'utf8').split('\n')) {
-        if (!line) continue;
-        try {
-          this.hold({ input: JSON.parse(line) as JournalEntry, behind: null });
-        } catch {
-          // a line cut by a crash mid-write: its settlement never reached the client's answer
-        }
+    if (!path) return;
+    try {
+      takeLock(path);
+    } catch (err) {
+      if (err instanceof JournalInUse) throw err; // another live process holds this file: no start
+      deps.onError(err); // a directory it cannot write: entries are kept in memory, as when an append fails
+    }
+    // A previous run under this name left settlements behind: they are replayed first.
+    if (existsSync(path)) this.load(readFileSync(path, 'utf8').split('\n'), false);
+    const beat = (refresh: boolean) => {
+      try {
+        if (refresh) refreshLock(path);
+        this.adoptOrphans();
+      } catch (err) {
+        deps.onError(err); // tried again at the next beat
       }
-      if (this.entries.length > 0) this.schedule();
+    };
+    beat(false);
+    this.heartbeat = setInterval(() => beat(true), LOCK_REFRESH_MS);
+    this.heartbeat.unref();
+  }
+
+  /** Journal lines of a previous run (`copy`: another process's, appended to this one's file first); a torn line is skipped. */
+  private load(lines: string[], copy: boolean): void {
+    for (const line of lines) {
+      if (!line) continue;
+      let input: JournalEntry;
+      try {
+        input = JSON.parse(line) as JournalEntry;
+      } catch {
+        continue; // a line cut by a crash mid-write: its settlement never reached the client's answer
+      }
+      if (copy) {
+        this.append(`${line}\n`);
+        this.adopted++;
+      }
+      this.hold({ input, behind: null });
+    }
+    if (this.entries.length > 0) this.schedule();
+  }
+
+  /** Claims the journals of replicas that died and takes their entries over (one replica alone gets each file). */
+  private adoptOrphans(): void {
+    const { path, family } = this.deps;
+    if (!path || !family) return;
+    for (const orphan of findOrphans(family, path)) {
+      const claimed = claimOrphan(family, orphan);
+      if (!claimed) continue;
+      this.load(claimed.lines, true);
+      claimed.done();
     }
   }
 
@@ -129,6 +174,17 @@ export class SettlementJournal {
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    clearInterval(this.heartbeat);
+  }
+
+  /** Gives the file up: what it still holds is replayed by this file's next owner (a restart, or another replica). */
+  close(): void {
+    this.stop();
+    try {
+      if (this.deps.path) dropLock(this.deps.path);
+    } catch (err) {
+      this.deps.onError(err); // a lock left behind is seen dead by its pid
+    }
   }
 
   /** Not taken by the store, or taken by a master that may be gone. */
