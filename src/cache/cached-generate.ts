@@ -5,8 +5,12 @@ import type { Principal } from '../auth/authenticator.js';
 import type { PlainResult } from '../generate/paid-call.js';
 import type { GenerateRequest } from '../generate/request-body.js';
 import type { CacheOutcome, RequestFacts } from '../http/context.js';
-import type { Services } from '../services.js';
+import type { Tracer } from '@opentelemetry/api';
+import type { Config } from '../config/schema.js';
+import type { PaidPath } from '../generate/paid-call.js';
+import type { JobStore } from '../generations/job-store.js';
 import type { CachedAnswer } from './cached-answer.js';
+import type { ResponseCache } from './response-cache.js';
 import { planRequest } from './cache-policy.js';
 import { inSpan } from '../telemetry/spans.js';
 import { within, type Shared } from './single-flight.js';
@@ -19,13 +23,24 @@ export interface GenerateAnswer {
 
 type Headers = Record<string, string | string[] | undefined>;
 
+/** What a plain generate through the cache touches. */
+export interface CachedGenerateDeps {
+  config: { cache: Config['cache'] };
+  cache: ResponseCache;
+  paid: PaidPath;
+  /** A pending job's twins: their savings are recorded when its cost is known. */
+  jobs: Pick<JobStore, 'addTwin'>;
+  tracer?: Tracer;
+  storeError(err: unknown): void;
+}
+
 function upstreamAnswer({ res }: PlainResult, outcome: CacheOutcome, facts: RequestFacts): GenerateAnswer {
   facts.cache = outcome;
   return { status: res.status, headers: { ...res.headers, 'x-gateway-cache': outcome }, body: res.body };
 }
 
 export async function cachedGenerate(
-  services: Services,
+  services: CachedGenerateDeps,
   principal: Principal,
   request: GenerateRequest,
   facts: RequestFacts,

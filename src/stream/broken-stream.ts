@@ -4,9 +4,9 @@
 // is sent as the rest of the stream. Without an id the charge stays reserved as outcome-unknown.
 import type { GenerationFacts } from '../generate/generation.js';
 import type { Reservation } from '../quota/quota-service.js';
-import type { Services } from '../services.js';
 import type { Broadcast, StreamResult } from './broadcast.js';
 import { doneEvent, jsonEvent } from './sse-parser.js';
+import type { PumpServices } from './stream-context.js';
 
 export interface BrokenStream {
   broadcast: Broadcast;
@@ -17,7 +17,7 @@ export interface BrokenStream {
   cacheKey: string | null;
 }
 
-async function pollGeneration(services: Services, id: string): Promise<GenerationFacts | null> {
+async function pollGeneration(services: Pick<PumpServices, 'paid' | 'log'>, id: string): Promise<GenerationFacts | null> {
   try {
     return (await services.paid.poll(id)).generation;
   } catch (err) {
@@ -26,7 +26,7 @@ async function pollGeneration(services: Services, id: string): Promise<Generatio
   }
 }
 
-export async function settleBrokenStream(services: Services, broken: BrokenStream): Promise<StreamResult> {
+export async function settleBrokenStream(services: Pick<PumpServices, 'paid' | 'log'>, broken: BrokenStream): Promise<StreamResult> {
   const { broadcast, reservation, generationId: id, text } = broken;
   const cut: StreamResult = { status: 'unknown', generationId: id, text, tokensSpent: 0, clean: false, body: null };
   const generation = id === null ? null : await pollGeneration(services, id);

@@ -8,14 +8,13 @@ import type { CachedAnswer } from '../cache/cached-answer.js';
 import type { RemoteFeed } from '../cache/replica-flight.js';
 import { within, type FlightHandle } from '../cache/single-flight.js';
 import type { GenerateRequest } from '../generate/request-body.js';
-import type { Services } from '../services.js';
 import { Broadcast, type OpenOutcome } from './broadcast.js';
 import { ClientSubscriber } from './client-subscriber.js';
 import { leadStream } from './lead-stream.js';
 import { followRemote, type LostLeader } from './remote-stream.js';
 import type { StreamVariant } from './replay.js';
 import { replayableBody, replayHit } from './replay-hit.js';
-import type { StreamContext } from './stream-context.js';
+import type { StreamContext, StreamServices } from './stream-context.js';
 import { relayableHeaders, SseWriter } from './sse-writer.js';
 import { takeOverStream } from './stream-takeover.js';
 
@@ -23,7 +22,7 @@ import { takeOverStream } from './stream-takeover.js';
 const JOIN_ATTEMPTS = 3;
 
 export async function serveStream(
-  services: Services,
+  services: StreamServices,
   request: FastifyRequest,
   reply: FastifyReply,
   parsed: GenerateRequest,

@@ -4,13 +4,13 @@
 // settled from a poll of the generation (see broken-stream.ts), never left unaccounted.
 import type { Readable } from 'node:stream';
 import type { Reservation } from '../quota/quota-service.js';
-import type { Services } from '../services.js';
 import type { Broadcast, StreamResult } from './broadcast.js';
 import { settleBrokenStream } from './broken-stream.js';
 import { SseParser, type SseEvent } from './sse-parser.js';
+import type { PumpServices } from './stream-context.js';
 
 export interface PumpInput {
-  services: Services;
+  services: PumpServices;
   broadcast: Broadcast;
   body: Readable;
   reservation: Reservation;
