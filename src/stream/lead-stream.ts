@@ -13,7 +13,7 @@ import type { Broadcast, StreamResult } from './broadcast.js';
 import { ClientSubscriber } from './client-subscriber.js';
 import type { StreamContext } from './stream-context.js';
 import { relayableHeaders, SseWriter } from './sse-writer.js';
-import { endEntry } from './remote-stream.js';
+import { endEntry, leadEntry } from './remote-stream.js';
 import { pumpUpstream } from './upstream-pump.js';
 
 export const UPSTREAM_PATH = { reference: '/api/v2/generate/stream', guide: '/api/v2/generate' } as const;
@@ -61,7 +61,7 @@ export async function leadStream(
   const mirror = lock && ctx.plan ? services.cache.liveMirror(ctx.plan.key) : null;
   // Followers on other replicas relay what this leader mirrors; its end goes before the lock is let go.
   if (mirror) {
-    mirror('lead', JSON.stringify(reservation)); // should this replica die mid-stream, a follower settles it (stream-takeover.ts)
+    mirror('lead', leadEntry(reservation)); // should this replica die mid-stream, a follower settles it (stream-takeover.ts)
     broadcast.mirror = { event: (event) => mirror('e', event.raw), finish: (result) => mirror('end', endEntry(result)) };
   }
   broadcast.open({ kind: 'stream', headers: up.headers });

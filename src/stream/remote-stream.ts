@@ -19,6 +19,16 @@ export type RemoteStart =
   | { kind: 'answer'; answer: CachedAnswer }
   | { kind: 'lead'; lock: (() => void) | null };
 
+/** The `lead` entry a leader mirrors first: whose reservation pays, should it die (and its generation, when not in a generation_start). */
+export interface LeadEntry {
+  reservation: Reservation;
+  generationId: string | null;
+}
+
+export function leadEntry(reservation: Reservation, generationId: string | null = null): string {
+  return JSON.stringify({ reservation, generationId } satisfies LeadEntry);
+}
+
 /** The end entry a leader mirrors: what followers need to close their answers. */
 export function endEntry(result: StreamResult): string {
   const { status, generationId, tokensSpent, clean } = result;
@@ -93,7 +103,8 @@ async function pump(relay: Relay, first: Array<{ id: string; field: string; valu
       after = id;
       if (field === 'end') return broadcast.finish({ text, body: null, ...(JSON.parse(value) as Omit<StreamResult, 'text' | 'body'>) });
       if (field === 'lead') {
-        reservation = JSON.parse(value) as Reservation; // a follower that took over leads from here
+        // Who pays for what follows (a follower that took over leads from here), and its generation once known.
+        ({ reservation, generationId } = JSON.parse(value) as LeadEntry);
         continue;
       }
       const event = toEvent(value);

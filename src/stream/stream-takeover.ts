@@ -7,7 +7,7 @@ import type { FlightHandle, Shared } from '../cache/single-flight.js';
 import type { GenerationFacts } from '../generate/generation.js';
 import { Broadcast, type StreamResult, type Subscriber } from './broadcast.js';
 import { isEventStream, UPSTREAM_PATH } from './lead-stream.js';
-import { endEntry, type LostLeader } from './remote-stream.js';
+import { endEntry, leadEntry, type LostLeader } from './remote-stream.js';
 import { doneEvent, jsonEvent, type SseEvent } from './sse-parser.js';
 import type { StreamContext } from './stream-context.js';
 import { pumpUpstream } from './upstream-pump.js';
@@ -96,10 +96,12 @@ async function continueWithOwnCall(takeover: Takeover, lost: LostLeader): Promis
     if (up.status === 200) await paid.unknown(reservation); // not a stream after all: nothing to continue with
     return null;
   }
-  // Should this request die too, a follower on another replica knows whose reservation to settle.
-  services.cache.liveMirror(ctx.plan.key)?.('lead', JSON.stringify(reservation));
+  // Should this request die too, a follower on another replica knows whose reservation and generation to settle.
+  const lead = services.cache.liveMirror(ctx.plan.key);
+  lead?.('lead', leadEntry(reservation));
   const own = new Broadcast();
-  own.subscribe(new Continuation(broadcast, lost.text));
+  const started = broadcast.events.some((event) => event.type === 'generation_start');
+  own.subscribe(new Continuation(broadcast, lost.text, started, (id) => lead?.('lead', leadEntry(reservation, id))));
   const result = await pumpUpstream({
     services,
     broadcast: own,
@@ -116,7 +118,7 @@ async function continueWithOwnCall(takeover: Takeover, lost: LostLeader): Promis
 
 /**
  * Relays a new stream of the same request after what the clients already have: its start is
- * dropped (they had one), its text up to what they have is skipped, the rest goes on. A new
+ * dropped if they had one, its text up to what they have is skipped, the rest goes on. A new
  * text that does not continue theirs cannot be mended: their stream is cut, as upstream cuts one.
  */
 class Continuation implements Subscriber {
@@ -127,10 +129,19 @@ class Continuation implements Subscriber {
   constructor(
     private readonly out: Broadcast,
     private readonly sent: string,
+    /** The clients had a generation_start (the dead leader's). */
+    private readonly started: boolean,
+    /** The new generation's id, which clients do not see when its start is dropped. */
+    private readonly onGenerationId: (id: string) => void,
   ) {}
 
   event(event: SseEvent): void {
-    if (this.diverged || event.type === 'generation_start') return;
+    if (this.diverged) return;
+    if (event.type === 'generation_start') {
+      const id = event.json?.id;
+      if (typeof id === 'string' || typeof id === 'number') this.onGenerationId(String(id));
+      if (this.started) return;
+    }
     const delta = event.type === 'content_delta' ? event.json?.delta : undefined;
     if (typeof delta !== 'string') return this.out.publish(event);
     const before = this.text.length;

@@ -24,20 +24,21 @@ describe('a stream leader dies mid-stream on another replica', () => {
   let sim: Simulator | undefined;
   let conn: StoreConnection | undefined;
   let child: ChildGateway | undefined;
-  let follower: TestGateway | undefined;
+  let followers: TestGateway[] = [];
   let dir: string | undefined;
   afterEach(async () => {
     sim?.holdStreams(false);
     if (child && child.proc.exitCode === null && child.proc.signalCode === null) child.proc.kill('SIGKILL');
-    await follower?.close();
+    for (const gw of followers) await gw.close();
     if (conn) await cleanup(conn);
     await sim?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
-    sim = conn = child = follower = dir = undefined;
+    sim = conn = child = dir = undefined;
+    followers = [];
   });
 
-  /** The leader as a process of its own on Redis, and a follower replica in this process. */
-  async function replicas(abortOnDisconnect: boolean) {
+  /** The leader as a process of its own on Redis, and `count` follower replicas in this process, each relaying one stream. */
+  async function replicas(abortOnDisconnect: boolean, count = 1) {
     sim = await startSimulator({ abortOnDisconnect });
     conn = await redis.open();
     dir = mkdtempSync(join(tmpdir(), 'egw-leader-death-'));
@@ -52,27 +53,31 @@ describe('a stream leader dies mid-stream on another replica', () => {
       STORE_URL: redisUrl,
       GATEWAY_REDIS_PREFIX: conn.kind === 'redis' ? conn.prefix : '',
     });
-    follower = await startGateway({ backend: 'redis', store: conn, sim, config: { cache } });
-    const key = await follower.team('ml');
+    for (let i = 0; i < count; i++) followers.push(await startGateway({ backend: 'redis', store: conn, sim, config: { cache } }));
+    const key = await followers[0].team('ml');
     const body = { model: 'gpt-5', prompt: `a long answer, please ${randomBytes(4).toString('hex')}` };
     sim.holdStreams(true); // upstream holds each stream after its first delta
     const leader = await openStream(child.url, STREAM, key, body);
     expect((await leader.next()).type).toBe('generation_start');
     expect((await leader.next()).type).toBe('content_delta');
-    const relayed = await openStream(follower.url, STREAM, key, body);
-    expect(relayed.headers['x-gateway-cache']).toBe('coalesced');
-    const start = await relayed.next();
-    expect(start.type).toBe('generation_start');
-    const first = await relayed.next();
-    expect(first.type).toBe('content_delta');
+    const relays = [];
+    for (const gw of followers) {
+      const relayed = await openStream(gw.url, STREAM, key, body);
+      expect(relayed.headers['x-gateway-cache']).toBe('coalesced');
+      const start = await relayed.next();
+      expect(start.type).toBe('generation_start');
+      const first = await relayed.next();
+      expect(first.type).toBe('content_delta');
+      relays.push({ relayed, seen: [start, first] });
+    }
 
     child.proc.kill('SIGKILL');
     await exitOf(child.proc);
-    // The follower took the dead leader's lock and asks upstream about its generation.
+    // A follower took the dead leader's lock and asks upstream about its generation.
     await vi.waitFor(() => expect(sim!.calls()[POLL] ?? 0).toBeGreaterThan(0), { timeout: 5_000, interval: 10 });
     sim.holdStreams(false); // upstream goes on with the dead leader's stream: finishes it, or cancels it (abortOnDisconnect)
-    const events = [start, first, ...(await relayed.rest())];
-    return { body, events, gw: follower };
+    const streams = await Promise.all(relays.map(async ({ relayed, seen }) => [...seen, ...(await relayed.rest())]));
+    return { body, events: streams[0], streams, gw: followers[0] };
   }
 
   /** The charges upstream made, the team's spent and the ledger's tokens_spent: all equal, nothing left reserved. */
@@ -97,18 +102,22 @@ describe('a stream leader dies mid-stream on another replica', () => {
     await expectExactMoney(gw);
   });
 
-  it('upstream cancelled it: the follower makes its own call and continues the text without repeating it', async () => {
-    const { body, events, gw } = await replicas(true);
-    expect(events.filter((e) => e.type === 'generation_start')).toHaveLength(1);
-    const end = events.at(-2);
-    expect(end.type).toBe('generation_end');
-    expect(end.tokens_spent).toBeGreaterThan(0); // this request paid for its own call
-    expect(events.at(-1)).toBe('[DONE]');
-    expect(sim!.callsFor(body)).toBe(2);
+  it('upstream cancelled it: one follower makes its own call and continues the text, on its replica and the third, without repeating it', async () => {
+    const { body, streams, gw } = await replicas(true, 2);
     const hit = await gw.api('POST', '/api/v2/generate', await gw.team('ml'), body);
     expect(hit.headers['x-gateway-cache']).toBe('hit');
-    expect(textOf(events)).toBe(hit.json().result_text); // whole, each word once
-    expect(sim!.tokensCharged()).toBe(end.tokens_spent);
+    for (const events of streams) {
+      expect(events.filter((e) => e.type === 'generation_start')).toHaveLength(1);
+      expect(events.at(-2).type).toBe('generation_end');
+      expect(events.at(-1)).toBe('[DONE]');
+      expect(textOf(events)).toBe(hit.json().result_text); // whole, each word once
+    }
+    // The follower that took over paid for its call (its end says so); the other relayed it, free.
+    const charges = streams.map((events) => events.at(-2).tokens_spent).sort();
+    expect(charges[0]).toBe(0);
+    expect(charges[1]).toBeGreaterThan(0);
+    expect(sim!.callsFor(body)).toBe(2);
+    expect(sim!.tokensCharged()).toBe(charges[1]);
     await expectExactMoney(gw);
   });
 });
