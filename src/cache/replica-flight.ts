@@ -24,8 +24,15 @@ export interface ReplicaFlightDeps {
   storeError(err: unknown): void;
 }
 
+/**
+ * A held lock on a key: calling it releases it and announces. `lost()` turns true once a renewal
+ * found it gone or another's (this replica stalled past lock_ms and a follower took over): a
+ * streamed leader then stops mirroring, so two writers never interleave one live backlog.
+ */
+export type KeyLock = (() => void) & { lost(): boolean };
+
 /** Another replica's answer, or the go-ahead to call upstream (holding the lock, or without one). */
-export type Leadership = { answer: CachedAnswer } | { lock: (() => void) | null };
+export type Leadership = { answer: CachedAnswer } | { lock: KeyLock | null };
 
 export async function awaitLeader(deps: ReplicaFlightDeps, key: string, boundMs: number): Promise<Leadership> {
   const { coordinator, config, read, timed, clock } = deps;
@@ -60,15 +67,18 @@ export async function awaitLeader(deps: ReplicaFlightDeps, key: string, boundMs:
 }
 
 /** Renews the lock while the leader's call runs; the returned function releases it and announces. */
-function holdLock(deps: ReplicaFlightDeps, key: string, owner: string): () => void {
+function holdLock(deps: ReplicaFlightDeps, key: string, owner: string): KeyLock {
   const { coordinator } = deps;
   const ms = deps.config.lock_ms;
-  const renewal = setInterval(() => void coordinator.renew(key, owner, ms).catch(() => {}), Math.max(1, ms / 3));
+  let lost = false;
+  const renew = () => coordinator.renew(key, owner, ms).then((held) => void (lost ||= !held), () => {}); // a failed call tells nothing
+  const renewal = setInterval(() => void renew(), Math.max(1, ms / 3));
   renewal.unref();
-  return () => {
+  const release = () => {
     clearInterval(renewal);
     coordinator.release(key, owner).catch((err: unknown) => deps.storeError(err));
   };
+  return Object.assign(release, { lost: () => lost });
 }
 
 /** A streamed leader on another replica, seen from here (./redis-flight-coordinator.ts keeps its live backlog). */
@@ -79,8 +89,8 @@ export interface RemoteFeed {
   listen(): { done: Promise<void>; cancel(): void };
   /** Its answer, once cached. */
   answer(): Promise<CachedAnswer | null>;
-  /** Takes the lock if its leader let go (done, or dead), keeping its backlog: the release function, else null. */
-  takeOver(): Promise<(() => void) | null>;
+  /** Takes the lock if its leader let go (done, or dead), keeping its backlog: the lock, else null. */
+  takeOver(): Promise<KeyLock | null>;
 }
 
 /** For a stream: lead the key across replicas, take the answer already there, or follow the replica that leads it. */

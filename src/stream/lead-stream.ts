@@ -4,6 +4,7 @@
 // not to), so what upstream charged is always settled. Upstream errors are relayed unchanged.
 import type { FastifyReply } from 'fastify';
 import { buffer } from 'node:stream/consumers';
+import type { KeyLock } from '../cache/replica-flight.js';
 import type { FlightHandle, Shared } from '../cache/single-flight.js';
 import type { GatewayError } from '../errors.js';
 import type { GenerationFacts } from '../generate/generation.js';
@@ -30,7 +31,7 @@ export async function leadStream(
   ctx: StreamContext,
   broadcast: Broadcast,
   handle: FlightHandle | null,
-  lock: (() => void) | null,
+  lock: KeyLock | null,
 ): Promise<FastifyReply> {
   const { services, request, reply, parsed } = ctx;
   const { quota, upstream, paid, config } = services;
@@ -60,9 +61,13 @@ export async function leadStream(
 
   const mirror = lock && ctx.plan ? services.cache.liveMirror(ctx.plan.key) : null;
   // Followers on other replicas relay what this leader mirrors; its end goes before the lock is let go.
-  if (mirror) {
+  if (mirror && lock) {
     mirror('lead', leadEntry(reservation)); // should this replica die mid-stream, a follower settles it (stream-takeover.ts)
-    broadcast.mirror = { event: (event) => mirror('e', event.raw), finish: (result) => mirror('end', endEntry(result)) };
+    // A follower took over if this replica stalled past the lock: its entries are the backlog's now.
+    broadcast.mirror = {
+      event: (event) => void (lock.lost() || mirror('e', event.raw)),
+      finish: (result) => void (lock.lost() || mirror('end', endEntry(result))),
+    };
   }
   broadcast.open({ kind: 'stream', headers: up.headers });
   reply.hijack();

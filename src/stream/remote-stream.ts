@@ -6,7 +6,7 @@
 // (`recover`, see stream-takeover.ts).
 import type { CachedAnswer } from '../cache/cached-answer.js';
 import type { Clock, Timers } from '../clock.js';
-import type { RemoteFeed } from '../cache/replica-flight.js';
+import type { KeyLock, RemoteFeed } from '../cache/replica-flight.js';
 import { within } from '../cache/single-flight.js';
 import type { Reservation } from '../quota/quota-service.js';
 import type { Broadcast, StreamResult } from './broadcast.js';
@@ -17,7 +17,7 @@ import { doneEvent, jsonEvent, toEvent } from './sse-parser.js';
 export type RemoteStart =
   | { kind: 'live'; done: Promise<void> }
   | { kind: 'answer'; answer: CachedAnswer }
-  | { kind: 'lead'; lock: (() => void) | null };
+  | { kind: 'lead'; lock: KeyLock | null };
 
 /** The `lead` entry a leader mirrors first: whose reservation pays, should it die (and its generation, when not in a generation_start). */
 export interface LeadEntry {
@@ -37,8 +37,8 @@ export function endEntry(result: StreamResult): string {
 
 /** What a follower knows of a leader that died mid-stream, once it holds the key's lock. */
 export interface LostLeader {
-  /** Releases the key's lock (and announces): call it once the stream is finished. */
-  lock: () => void;
+  /** The key's lock: call it once the stream is finished (releases it and announces). */
+  lock: KeyLock;
   /** The text relayed so far. */
   text: string;
   /** The dead leader's generation, from its generation_start (null before it). */
@@ -114,7 +114,7 @@ async function pump(relay: Relay, first: Array<{ id: string; field: string; valu
       broadcast.publish(event);
     }
     const signal = feed.listen();
-    let lock: (() => void) | null = null;
+    let lock: KeyLock | null = null;
     try {
       entries = await feed.read(after);
       if (entries.length > 0) continue;

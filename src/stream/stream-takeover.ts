@@ -29,7 +29,12 @@ export async function takeOverStream(takeover: Takeover, lost: LostLeader): Prom
   let shared: Shared = null;
   // Followers on other replicas relay what this one sends now, as they relayed the dead leader.
   const mirror = ctx.plan ? ctx.services.cache.liveMirror(ctx.plan.key) : null;
-  if (mirror) broadcast.mirror = { event: (event) => mirror('e', event.raw), finish: (result) => mirror('end', endEntry(result)) };
+  if (mirror) {
+    broadcast.mirror = {
+      event: (event) => void (lost.lock.lost() || mirror('e', event.raw)),
+      finish: (result) => void (lost.lock.lost() || mirror('end', endEntry(result))),
+    };
+  }
   try {
     const adopted = await adoptGeneration(ctx, lost);
     if (adopted) {

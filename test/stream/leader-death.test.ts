@@ -4,6 +4,7 @@
 // that charge on the dead leader's reservation and sends the rest of its text. Upstream
 // cancelled it: the follower makes its own call and continues the text without repeating it.
 // Either way the follower's client gets the whole answer and simulator charges == the ledger.
+// A leader that only stalled past its lock learns it lost the key (and stops mirroring).
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -87,6 +88,21 @@ describe('a stream leader dies mid-stream on another replica', () => {
     expect(rows.reduce((sum, row) => sum + row.tokens_spent, 0)).toBe(sim!.tokensCharged());
     expect(sim!.tokensCharged()).toBeGreaterThan(0);
   }
+
+  it('a leader that stalled past its lock while a follower took over knows it lost the key (and stops mirroring)', async () => {
+    conn = await redis.open();
+    if (conn.kind !== 'redis') throw new Error('redis expected');
+    followers.push(await startGateway({ backend: 'redis', store: conn, config: { cache: { lock_ms: 60, poll_ms: 20 } } }));
+    const key = `stall-${randomBytes(4).toString('hex')}`;
+    const leadership = await followers[0].app.services.cache.leadOrFollow(key);
+    if (!('lock' in leadership) || !leadership.lock) throw new Error('expected to lead');
+    const { lock } = leadership;
+    expect(lock.lost()).toBe(false);
+    await conn.redis.set(`${conn.prefix}cache-lock:{${key}}`, 'a follower that took over', 'PX', 10_000);
+    await vi.waitFor(() => expect(lock.lost()).toBe(true), { timeout: 2_000, interval: 10 });
+    lock();
+    expect(await conn.redis.get(`${conn.prefix}cache-lock:{${key}}`)).toBe('a follower that took over'); // not released from under it
+  });
 
   it('upstream finished the dead leader\'s generation: the follower settles it and sends the rest of its text', async () => {
     const { body, events, gw } = await replicas(false);
