@@ -1,9 +1,6 @@
-// A stream follower on another replica than its leader: it relays the leader's events, read
-// from the key's live backlog in Redis as they are noticed, into this replica's broadcast
-// (where its own client and local twins listen), and it pays nothing. A leader that lets go
-// before its first event hands over: this request leads with its own call. One that dies
-// mid-stream (its lock gone without an end) is finished from its cached answer, else taken over
-// (`recover`, see stream-takeover.ts).
+// A stream follower on another replica than its leader: relays the leader's events from the key's
+// live backlog in Redis into this replica's broadcast, paying nothing. A leader gone before its
+// first event hands over (this request leads); one dead mid-stream is taken over (stream-takeover.ts).
 import type { CachedAnswer } from '../cache/cached-answer.js';
 import type { Clock, Timers } from '../clock.js';
 import type { KeyLock, RemoteFeed } from '../cache/replica-flight.js';

@@ -1,8 +1,6 @@
-// A stream leader on another replica died mid-stream (its lock gone, no end, no cached
-// answer): the follower that took its lock finishes the stream for every client on this
-// replica. First the dead leader's own generation is asked for (upstream may have finished
-// and charged it): its charge settles the dead leader's reservation and its text completes the
-// stream. Else this request makes its own paid call and continues the stream from where it is.
+// A stream leader on another replica died mid-stream: the follower holding its lock finishes the
+// stream here, from the dead leader's generation if upstream finished it (settling it on the
+// dead leader's reservation), else with its own paid call continuing the text the clients have.
 import type { FlightHandle, Shared } from '../cache/single-flight.js';
 import type { GenerationFacts } from '../generate/generation.js';
 import { Broadcast, type StreamResult, type Subscriber } from './broadcast.js';

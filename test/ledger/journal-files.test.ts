@@ -2,10 +2,10 @@
 // second journal on a file in use is refused, and the journals of replicas that died (a dead pid
 // on this host, or a lock left unrefreshed by another host) are claimed by the next replica to
 // start in the directory and replayed: their charges reach the ledger. A live replica's is left alone.
-import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { hostname } from 'node:os';
-import { basename, dirname } from 'node:path';
+import { hostname, tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ownJournalFile } from '../../src/ledger/journal-files.js';
 import { SettlementJournal } from '../../src/ledger/settlement-journal.js';
@@ -66,6 +66,21 @@ describe('journal files', () => {
     await gw.close();
     gw = undefined;
     expect(existsSync(`${path}.lock`)).toBe(false); // a clean stop gives it up
+  });
+
+  it('a journal directory it cannot write does not stop the start: entries are kept in memory, the error reported', () => {
+    const errors: unknown[] = [];
+    const notADir = join(mkdtempSync(join(tmpdir(), 'egw-journal-ro-')), 'a-file');
+    writeFileSync(notADir, '');
+    const journal = new SettlementJournal({
+      path: join(notADir, 'settlements.journal'), // its directory cannot be made: a file is in the way
+      settle: () => Promise.reject(new Error('store down')),
+      keepPending: () => Promise.reject(new Error('store down')),
+      onError: (err) => errors.push(err),
+    });
+    expect(errors.length).toBeGreaterThan(0);
+    journal.close();
+    rmSync(dirname(notADir), { recursive: true, force: true });
   });
 
   it("replicas that died left journals: the next one to start claims and replays them; a live replica's is left alone", async () => {
