@@ -1,7 +1,7 @@
 // A stream leader on another replica died mid-stream: the follower holding its lock finishes the
 // stream here, from the dead leader's generation if upstream finished it (settling it on the
 // dead leader's reservation), else with its own paid call continuing the text the clients have.
-import type { FlightHandle, Shared } from '../cache/single-flight.js';
+import { within, type FlightHandle, type Shared } from '../cache/single-flight.js';
 import type { GenerationFacts } from '../generate/generation.js';
 import { Broadcast, type StreamResult, type Subscriber } from './broadcast.js';
 import { isEventStream, UPSTREAM_PATH } from './lead-stream.js';
@@ -19,6 +19,8 @@ export interface Takeover {
   /** This request pays from now on (its own call): its facts and its end event say so. */
   onPaying(): void;
 }
+
+const NEVER = new Promise<never>(() => {});
 
 const cut = (text: string): StreamResult => ({ status: 'unknown', generationId: null, text, tokensSpent: 0, clean: false, body: null });
 
@@ -59,7 +61,7 @@ async function adoptGeneration(ctx: StreamContext, lost: LostLeader): Promise<Ge
   const { services, parsed } = ctx;
   const { reservation, generationId } = lost;
   if (!reservation || !generationId) return null;
-  const deadline = performance.now() + services.paid.waitBound(parsed.model);
+  const deadline = services.clock.now() + services.paid.waitBound(parsed.model);
   for (;;) {
     const generation = await services.paid.poll(generationId).then(
       (polled) => polled.generation,
@@ -70,8 +72,8 @@ async function adoptGeneration(ctx: StreamContext, lost: LostLeader): Promise<Ge
       await services.paid.applyOutcome(reservation, generation, null);
       return generation.status === 'completed' ? generation : null;
     }
-    if (performance.now() >= deadline) return null;
-    await new Promise((resolve) => setTimeout(resolve, services.config.cache.poll_ms));
+    if (services.clock.now() >= deadline) return null;
+    await within(NEVER, services.config.cache.poll_ms, services.cache.timers); // the next poll, on the injected timers
   }
 }
 

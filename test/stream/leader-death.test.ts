@@ -9,17 +9,19 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import type { StoreConnection } from '../../src/store/connection.js';
 import { backends, cleanup, redisUrl } from '../helpers/backends.js';
-import { exitOf, startChildGateway, type ChildGateway } from '../helpers/child.js';
+import { BUILD_TIMEOUT_MS, buildCli, exitOf, startChildGateway, type ChildGateway } from '../helpers/child.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { openStream, textOf } from './sse-client.js';
 
 const STREAM = '/api/v2/generate/stream';
 const POLL = 'GET /api/v2/generate/:id';
 const redis = backends.find((b) => b.name === 'redis')!;
+
+beforeAll(buildCli, BUILD_TIMEOUT_MS); // the leader runs the built CLI
 
 describe('a stream leader dies mid-stream on another replica', () => {
   let sim: Simulator | undefined;
