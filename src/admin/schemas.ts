@@ -108,6 +108,8 @@ const auditEntry = open({
 
 /** A UTC day (a real one: 2026-02-30 is refused), or empty for the default. */
 const dayOrEmpty = { type: 'string', anyOf: [{ format: 'date' }, { const: '' }] };
+/** A UTC day, an RFC 3339 time (with its offset), or empty for no bound. */
+const dayTimeOrEmpty = { type: 'string', anyOf: [{ format: 'date' }, { format: 'date-time' }, { const: '' }] };
 
 const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } };
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string' } } };
@@ -228,11 +230,11 @@ export const adminSchemas: Record<string, FastifySchema> = {
     querystring: {
       type: 'object',
       properties: {
-        from: { type: 'string', description: 'From this UTC day (YYYY-MM-DD) or ISO time' },
-        to: { type: 'string', description: 'Up to this UTC day (inclusive) or ISO time' },
+        from: { ...dayTimeOrEmpty, description: 'From this UTC day (YYYY-MM-DD) or time (RFC 3339, e.g. 2026-11-30T09:00:00Z)' },
+        to: { ...dayTimeOrEmpty, description: 'Up to this UTC day (inclusive) or time (RFC 3339)' },
         actor: { type: 'string', description: 'Only changes by this credential (bootstrap, cli, or a token name)' },
         action: { type: 'string', description: 'Only this action, e.g. key.revoke' },
-        format: { type: 'string', enum: ['json', 'csv'] },
+        format: { type: 'string', enum: ['json', 'csv'], description: 'json (default) or csv' },
       },
     },
     response: {
