@@ -1,12 +1,12 @@
-// QuotaStore on SQLite: budgets, leases, rate windows and the usage ledger in one file. Every
-// decision runs within one BEGIN IMMEDIATE transaction (reserves and settlements share theirs
+// QuotaStore on SQLite: budgets, leases, rate windows (./sqlite-rate-windows.ts) and the usage
+// ledger in one file. Every decision runs within one BEGIN IMMEDIATE transaction (reserves and settlements share theirs
 // with the other writes of the same event-loop turn), so two processes sharing the file also
 // serialize; a decision must never read and write in separate transactions.
 import type { Database } from 'better-sqlite3';
 import { sqliteGrantWriter } from '../generations/grant-store.js';
 import type { SqliteConnection } from '../store/connection.js';
 import { COUNTERS } from '../ledger/counters.js';
-import { BUCKET_MS, WINDOW_MS, bucketOf, lastExpiredBucket, untilExpired } from './rate-buckets.js';
+import { createSqliteRateWindows } from './sqlite-rate-windows.js';
 import type {
   LedgerCounters, LedgerPlace, LedgerRow, QuotaStore, RateWindow, ReserveInput, ReserveResult, RoomInput, SettleInput,
 } from './quota-store.js';
@@ -50,25 +50,7 @@ function createSchema(db: Database): void {
       seq INTEGER PRIMARY KEY, team TEXT NOT NULL, id TEXT NOT NULL, settled_at INTEGER NOT NULL, UNIQUE (team, id));
     CREATE TABLE IF NOT EXISTS key_quota_state (
       key_id TEXT PRIMARY KEY, period_id TEXT NOT NULL, spent NUMERIC NOT NULL);
-    CREATE TABLE IF NOT EXISTS rate_buckets (
-      scope TEXT NOT NULL, bucket INTEGER NOT NULL, weight NUMERIC NOT NULL, PRIMARY KEY (scope, bucket)) WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS rate_totals (scope TEXT PRIMARY KEY, used NUMERIC NOT NULL) WITHOUT ROWID;
-    DROP TABLE IF EXISTS rate_windows;
   `);
-  // A window's total is kept beside its buckets (as on Redis), so a decision reads one row;
-  // rebuilt at start. Files from before kept one row per request (rate_events): summed into buckets.
-  db.transaction(() => {
-    const log = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rate_events'`).get();
-    if (log) {
-      db.exec(`
-        INSERT OR IGNORE INTO rate_buckets (scope, bucket, weight)
-          SELECT scope, (at + ${BUCKET_MS - 1}) / ${BUCKET_MS}, SUM(weight) FROM rate_events GROUP BY 1, 2;
-        DROP TABLE rate_events;`);
-    }
-    db.exec(`
-      DELETE FROM rate_totals;
-      INSERT INTO rate_totals (scope, used) SELECT scope, SUM(weight) FROM rate_buckets GROUP BY scope;`);
-  }).immediate();
   const columns = (table: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
   const heldColumns = columns('held_reservations');
   if (!heldColumns.includes('key_id')) db.exec(`ALTER TABLE held_reservations ADD COLUMN key_id TEXT`);
@@ -130,16 +112,6 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
       INSERT INTO key_quota_state (key_id, period_id, spent) VALUES (@id, @periodId, @actual)
       ON CONFLICT(key_id) DO UPDATE SET spent = IIF(period_id = excluded.period_id, spent, 0) + excluded.spent,
         period_id = excluded.period_id`),
-    expiredBuckets: db.prepare(`SELECT COUNT(*), COALESCE(SUM(weight), 0) FROM rate_buckets WHERE scope = ? AND bucket <= ?`).raw(),
-    trimWindow: db.prepare(`DELETE FROM rate_buckets WHERE scope = ? AND bucket <= ?`),
-    windowUsed: db.prepare(`SELECT used FROM rate_totals WHERE scope = ?`).pluck(),
-    addUsed: db.prepare(`
-      INSERT INTO rate_totals (scope, used) VALUES (?, ?) ON CONFLICT(scope) DO UPDATE SET used = used + excluded.used`),
-    buckets: db.prepare(`SELECT bucket, weight FROM rate_buckets WHERE scope = ? ORDER BY bucket`).raw(),
-    count: db.prepare(`
-      INSERT INTO rate_buckets (scope, bucket, weight) VALUES (?, ?, ?)
-      ON CONFLICT(scope, bucket) DO UPDATE SET weight = weight + excluded.weight`),
-    correct: db.prepare(`UPDATE rate_buckets SET weight = weight + ? WHERE scope = ? AND bucket = ?`),
     unhold: db.prepare(`DELETE FROM held_reservations WHERE team = ? AND id = ? RETURNING amount, counted_at`),
     markSettled: db.prepare(`INSERT OR IGNORE INTO settled_reservations (team, id, settled_at) VALUES (?, ?, ?)`),
     // A lease that already ran out is over even if no sweep has noticed yet; a shorter one never cuts it.
@@ -161,6 +133,7 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
       WHERE day >= ? AND day <= ? ORDER BY day, team, model, key_id`),
   };
   const grant = sqliteGrantWriter(db);
+  const rateWindows = createSqliteRateWindows(db);
 
   const bump = ({ day, team, model, key }: LedgerPlace, add: Partial<LedgerCounters>) => {
     const row: Record<string, unknown> = { day, team, model, key };
@@ -197,26 +170,6 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
   const windowScope = (team: string, keyId: string | undefined, w: Pick<RateWindow, 'scope' | 'limit'>) =>
     `${team}|${w.scope === 'key' ? `key:${keyId}` : 'team'}|${w.limit}`;
 
-  /** Drops a window's buckets that left it; returns the window's total weight. */
-  const trim = (scope: string, now: number): number => {
-    const last = lastExpiredBucket(now);
-    const [count, freed] = q.expiredBuckets.get(scope, last) as [number, number];
-    if (count > 0) {
-      q.trimWindow.run(scope, last);
-      q.addUsed.run(scope, -freed);
-    }
-    return Number(q.windowUsed.get(scope) ?? 0);
-  };
-
-  /** When a window will have room for `weight` more (ms from now); a weight above its max never fits: a minute. */
-  const retryAfter = (scope: string, used: number, weight: number, max: number, now: number): number => {
-    for (const [bucket, w] of q.buckets.all(scope) as [number, number][]) {
-      used -= w;
-      if (used + weight <= max) return untilExpired(bucket, now);
-    }
-    return WINDOW_MS;
-  };
-
   /**
    * One decision over every limit a request must fit. With `probe`, nothing is checked or
    * written beyond sweeps: it measures the room left (see QuotaStore.room).
@@ -241,7 +194,7 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     const rooms: number[] = [];
     const windows = i.windows.map((w) => {
       const scope = windowScope(i.team, i.key?.id, w);
-      const used = trim(scope, i.now);
+      const used = rateWindows.used(scope, i.now);
       const weight = w.limit === 'tokens_per_minute' ? i.amount : 1;
       if (w.limit === 'tokens_per_minute') rooms.push(w.max - used - weight);
       return { ...w, scope: w.scope, key: scope, weight, used };
@@ -249,7 +202,7 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     if (!probe) {
       for (const w of windows) {
         if (w.used + w.weight <= w.max) continue;
-        return refuse({ ok: false, reason: 'rate_limit', scope: w.scope, limit: w.limit, retryAfterMs: retryAfter(w.key, w.used, w.weight, w.max, i.now) });
+        return refuse({ ok: false, reason: 'rate_limit', scope: w.scope, limit: w.limit, retryAfterMs: rateWindows.retryAfter(w.key, w.used, w.weight, w.max, i.now) });
       }
     }
     if (i.budgetTokens !== null) {
@@ -270,10 +223,7 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     st.reserved += i.amount;
     q.putState.run(i.team, i.periodId, st.spent, st.reserved);
     q.hold.run(i.team, i.reservationId, i.amount, i.now + i.leaseMs, i.key?.id ?? null, i.now);
-    for (const w of windows) {
-      q.count.run(w.key, bucketOf(i.now), w.weight);
-      q.addUsed.run(w.key, w.weight);
-    }
+    for (const w of windows) rateWindows.count(w.key, i.now, w.weight);
     return { ok: true, ...st, left };
   };
 
@@ -287,8 +237,7 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     // A token window counted the estimate; it takes the actual cost instead, while its bucket is in the window.
     if (held && held.counted_at !== null) {
       for (const scope of i.tokenWindows ?? []) { // absent in settlements journaled before token windows
-        const key = windowScope(i.team, i.key?.id, { scope, limit: 'tokens_per_minute' });
-        if (q.correct.run(i.actual - held.amount, key, bucketOf(held.counted_at)).changes > 0) q.addUsed.run(key, i.actual - held.amount);
+        rateWindows.correct(windowScope(i.team, i.key?.id, { scope, limit: 'tokens_per_minute' }), held.counted_at, i.actual - held.amount);
       }
     }
     const failed = i.outcome === 'failed' || i.outcome === 'error' ? 1 : 0;
