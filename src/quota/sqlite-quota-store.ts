@@ -1,7 +1,7 @@
 // QuotaStore on SQLite: budgets, leases, rate windows (./sqlite-rate-windows.ts) and the usage
-// ledger in one file. Every decision runs within one BEGIN IMMEDIATE transaction (reserves and settlements share theirs
-// with the other writes of the same event-loop turn), so two processes sharing the file also
-// serialize; a decision must never read and write in separate transactions.
+// ledger in one file. Every decision runs within one BEGIN IMMEDIATE transaction (reserves and
+// settlements share theirs with the other writes of the same event-loop turn), so two processes
+// sharing the file also serialize; a decision must never read and write in separate transactions.
 import type { Database } from 'better-sqlite3';
 import { sqliteGrantWriter } from '../generations/grant-store.js';
 import type { SqliteConnection } from '../store/connection.js';
