@@ -4,24 +4,11 @@
 
 import { luaHelpers } from './lua-helpers.js';
 
-const common = `${luaHelpers}-- Ends holds whose lease ran out by now; returns the tokens they held.
-local function sweep(leases, holds, now)
-  local ids = redis.call('ZRANGEBYSCORE', leases, '-inf', now)
-  local freed = 0
-  for _, id in ipairs(ids) do
-    freed = freed + num(redis.call('HGET', holds, id))
-    redis.call('HDEL', holds, id)
-  end
-  if #ids > 0 then redis.call('ZREMRANGEBYSCORE', leases, '-inf', now) end
-  return freed
-end
-`;
-
 /**
  * KEYS: state, leases, holds. ARGV: id, amount, floor, leaseMs, now, useRedisTime ('1'/'0').
  * Returns {'ok'} | {'floor', spendable}.
  */
-export const accountReserveLua = `${common}
+export const accountReserveLua = `${luaHelpers}
 local amount, floor, now = tonumber(ARGV[2]), tonumber(ARGV[3]), clock(ARGV[5], ARGV[6])
 local st = redis.call('HMGET', KEYS[1], 'balance', 'mark', 'settled', 'held')
 local held = math.max(0, num(st[4]) - sweep(KEYS[2], KEYS[3], now))
@@ -37,7 +24,7 @@ return {'ok'}
 `;
 
 /** KEYS: state, leases, holds. ARGV: id, actual. */
-export const accountSettleLua = `${common}
+export const accountSettleLua = `${luaHelpers}
 local amount = redis.call('HGET', KEYS[3], ARGV[1])
 if amount then
   redis.call('HDEL', KEYS[3], ARGV[1])
@@ -49,7 +36,7 @@ return 1
 `;
 
 /** KEYS: leases. ARGV: id, leaseMs, now, useRedisTime. A hold whose lease ran out is over: no revival. */
-export const accountExtendLua = `${common}
+export const accountExtendLua = `${luaHelpers}
 local expires = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[1]))
 local now = clock(ARGV[3], ARGV[4])
 if not expires or expires <= now then return 0 end

@@ -5,18 +5,7 @@
 import { BUCKET_MS, WINDOW_MS } from '../rate-buckets.js';
 import { luaHelpers } from './lua-helpers.js';
 
-const common = `${luaHelpers}-- Ends leases that ran out at or before now; returns the tokens they held.
-local function sweep(leases, held, now)
-  local ids = redis.call('ZRANGEBYSCORE', leases, '-inf', now)
-  local freed = 0
-  for _, id in ipairs(ids) do
-    freed = freed + num(redis.call('HGET', held, id))
-    redis.call('HDEL', held, id)
-  end
-  if #ids > 0 then redis.call('ZREMRANGEBYSCORE', leases, '-inf', now) end
-  return freed
-end
--- 'model' is the ledger's model|key column pair, joined by the caller (see ledgerField).
+const common = `${luaHelpers}-- 'model' is the ledger's model|key column pair, joined by the caller (see ledgerField).
 local function bump(ledger, days, day, model, counter, n)
   redis.call('HINCRBYFLOAT', ledger, model .. '|' .. counter, n)
   redis.call('SADD', days, day)
