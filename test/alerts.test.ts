@@ -11,7 +11,7 @@ import { createSqliteAlertStore } from '../src/alerts/sqlite-alert-store.js';
 import { ManualClock } from '../src/clock.js';
 import type { StoreConnection } from '../src/store/connection.js';
 import { cleanup, reopen, storeBackends } from './helpers/backends.js';
-import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { startGateway, startReplica, type TestGateway } from './helpers/gateway.js';
 
 const SECRET = 'whsec_alert_test_secret_0123456789';
 
@@ -76,17 +76,14 @@ describe.each(['sqlite', 'redis'] as const)('budget alerts across two replicas o
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let a: TestGateway;
   let b: TestGateway;
-  let second: StoreConnection;
   beforeAll(async () => {
     receiver = await startReceiver();
     const config = { alerts: { webhooks: [{ url: receiver.url, secret: SECRET }], budget_thresholds: [0.5, 1.0] } };
     a = await startGateway({ backend, config });
-    second = await reopen(a.store);
-    b = await startGateway({ backend, store: second, sim: a.sim, config });
+    b = await startReplica(a, { config });
   });
   afterAll(async () => {
     await b.close();
-    await second.close();
     await a.close();
     await receiver.close();
   });

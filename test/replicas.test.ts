@@ -3,19 +3,17 @@
 // within a second.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vi } from 'vitest';
-import { reopen } from './helpers/backends.js';
-import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { startGateway, startReplica, type TestGateway } from './helpers/gateway.js';
 
 describe.each(['redis', 'redis-sentinel', 'redis-cluster'] as const)('replicas on %s', (backend) => {
   let a: TestGateway;
   let b: TestGateway;
   beforeAll(async () => {
     a = await startGateway({ backend, config: { auth: { revocation_poll_ms: 100 } } });
-    b = await startGateway({ backend, store: await reopen(a.store), sim: a.sim, config: { auth: { revocation_poll_ms: 100 } } });
+    b = await startReplica(a, { config: { auth: { revocation_poll_ms: 100 } } });
   });
   afterAll(async () => {
     await b.close();
-    await b.store.close();
     await a.close();
   });
 

@@ -15,7 +15,7 @@ import { deepMerge, parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import type { StoreConnection } from '../../src/store/connection.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.js';
-import { cleanup, storeBackends, type Backend } from './backends.js';
+import { cleanup, reopen, storeBackends, type Backend } from './backends.js';
 
 export interface HttpAnswer {
   status: number;
@@ -129,3 +129,20 @@ export async function startGateway(options: GatewayOptions = {}): Promise<TestGa
     },
   };
 }
+
+/**
+ * Another replica of `first`: a gateway on a second connection to the same store, sharing its
+ * simulator. Its close() also closes that connection (the store itself is `first`'s to clean).
+ */
+export async function startReplica(first: TestGateway, options: Omit<GatewayOptions, 'store' | 'sim' | 'backend'> = {}): Promise<TestGateway> {
+  const store = await reopen(first.store);
+  const replica = await startGateway({ ...options, store, sim: first.sim });
+  return {
+    ...replica,
+    async close() {
+      await replica.close();
+      await store.close();
+    },
+  };
+}
+

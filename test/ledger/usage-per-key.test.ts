@@ -4,9 +4,7 @@
 // simulator charged for its upstream calls and what its shared answers saved, and sum to the total.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
-import type { StoreConnection } from '../../src/store/connection.js';
-import { reopen } from '../helpers/backends.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startGateway, startReplica, type TestGateway } from '../helpers/gateway.js';
 import { generate, unique } from '../cache/helpers.js';
 import { parseCsv } from './csv.js';
 
@@ -29,14 +27,12 @@ describe.each(['sqlite', 'redis'] as const)('usage per key on two %s instances',
   const simClock = new ManualClock(Date.now());
   let a: TestGateway;
   let b: TestGateway;
-  let second: StoreConnection;
   const keys: Key[] = [];
   const expected = new Map<string, Expected>();
   beforeAll(async () => {
     // Upstream takes 150 ms, so twins sent once the leader's call arrived join it.
     a = await startGateway({ backend, simOptions: { latencyMs: 150, videoDelayMs: 60_000, now: () => simClock.now() } });
-    second = await reopen(a.store);
-    b = await startGateway({ backend, store: second, sim: a.sim });
+    b = await startReplica(a);
     for (const [team, labels] of [['ml', ['ml app', 'ml batch']], ['web', ['web site', 'web bot']]] as const) {
       await a.team(team);
       for (const label of labels) {
@@ -48,7 +44,6 @@ describe.each(['sqlite', 'redis'] as const)('usage per key on two %s instances',
   });
   afterAll(async () => {
     await b.close();
-    await second.close();
     await a.close();
   });
 

@@ -2,9 +2,7 @@
 // store: a key's budget, its allowed models, token rates and the request ceiling, decided in
 // the same atomic reservation as the team's budget; counted against the simulator's calls.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { StoreConnection } from '../../src/store/connection.js';
-import { reopen } from '../helpers/backends.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startGateway, startReplica, type TestGateway } from '../helpers/gateway.js';
 
 const ask = (gw: TestGateway, key: string, prompt: string, model = 'gpt-5') =>
   gw.api('POST', '/api/v2/generate', key, { model, prompt });
@@ -12,16 +10,13 @@ const ask = (gw: TestGateway, key: string, prompt: string, model = 'gpt-5') =>
 describe.each(['sqlite', 'redis'] as const)('key limits on %s, two instances', (backend) => {
   let a: TestGateway;
   let b: TestGateway;
-  let second: StoreConnection;
   beforeAll(async () => {
     const config = { auth: { revocation_poll_ms: 100 } };
     a = await startGateway({ backend, config });
-    second = await reopen(a.store);
-    b = await startGateway({ backend, store: second, sim: a.sim, config });
+    b = await startReplica(a, { config });
   });
   afterAll(async () => {
     await b.close();
-    await second.close();
     await a.close();
   });
 

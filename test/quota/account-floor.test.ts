@@ -2,8 +2,7 @@
 // budget, so concurrent requests on every instance together stop at quota.account_floor
 // (402 insufficient_tokens, scope account), and what upstream charged is what the ledger says.
 import { afterEach, describe, expect, it } from 'vitest';
-import { reopen } from '../helpers/backends.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startGateway, startReplica, type TestGateway } from '../helpers/gateway.js';
 
 const FLOOR = 1_000;
 
@@ -12,7 +11,6 @@ describe('the account floor', () => {
   afterEach(async () => {
     const [a, b] = instances;
     await b?.close();
-    await b?.store.close(); // a second connection; a.close() deletes the keys and closes its own
     await a?.close();
     instances = [];
   });
@@ -26,8 +24,7 @@ describe('the account floor', () => {
       instances = [a];
       if (backend !== 'sqlite') {
         // A second instance on the same store (SQLite serves one instance).
-        const b = await startGateway({ backend, store: await reopen(a.store), sim: a.sim, config });
-        instances.push(b);
+        instances.push(await startReplica(a, { config }));
       }
       const key = await a.team('ml');
       const answers = await Promise.all(

@@ -10,8 +10,8 @@ import { deleteRedisPrefix, openStore, StoreUrlError, type RedisConnection } fro
 import { parseRedisUrl } from '../../src/store/redis-url.js';
 import { createRedisTeamStore } from '../../src/teams/redis-team-store.js';
 import { generate, unique } from '../cache/helpers.js';
-import { cleanup, redisShapes, redisUrl, reopen } from '../helpers/backends.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { cleanup, redisShapes, redisUrl } from '../helpers/backends.js';
+import { startGateway, startReplica, type TestGateway } from '../helpers/gateway.js';
 
 const cluster = redisShapes.find((b) => b.name === 'redis-cluster')!;
 
@@ -115,12 +115,11 @@ describe('coalescing across two gateways on a Cluster', () => {
   const config = { cache: { lock_ms: 400, poll_ms: 50 }, upstream: { timeouts: { text: { first_byte_ms: 5_000, total_ms: 5_000 } } } };
   beforeAll(async () => {
     a = await startGateway({ backend: 'redis-cluster', simOptions: { latencyMs: 300 }, config });
-    b = await startGateway({ backend: 'redis-cluster', store: await reopen(a.store), sim: a.sim, config });
+    b = await startReplica(a, { config });
     key = await a.team('ml');
   });
   afterAll(async () => {
     await b.close();
-    await b.store.close();
     await a.close();
   });
 
