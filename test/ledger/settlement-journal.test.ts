@@ -1,7 +1,8 @@
 // No charge is lost when the store fails while requests wait on upstream: their settlements
 // go to the replica's journal (fsynced before the answer), and are replayed once the store
 // answers. After recovery: simulator charges == ledger tokens_spent == the team's spent, and
-// spent stays within the budget (the outage is far shorter than the lease: the README's bound is 0).
+// spent stays within the budget (the outage is far shorter than the lease: the README's bound is 0);
+// with streamed and plain twins on two replicas, every shared answer is a saving in the ledger too.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { openStore, type StoreConnection } from '../../src/store/connection.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { OwnRedis } from '../helpers/own-redis.js';
 import { unique } from '../cache/helpers.js';
+import { openStream } from '../stream/sse-client.js';
 
 const BUDGET = 160;
 const IN_FLIGHT = 10;
@@ -83,6 +85,82 @@ describe('the settlement journal', () => {
       expect(usage).toMatchObject({ spent: charged, reserved: 0 });
       expect(usage.spent).toBeLessThanOrEqual(BUDGET);
     } finally {
+      for (const gw of gateways) await gw.close();
+      for (const store of stores) await store.close();
+      await redis.stop();
+      await sim.close();
+    }
+  }, 60_000);
+
+  it('Redis stops while a streamed leader and its plain and streamed twins on two replicas wait on upstream: charges, ledger, spent and savings agree', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'egw-journal-twins-'));
+    dirs.push(dir);
+    const redis = await OwnRedis.start({ dir });
+    const sim = await startSimulator();
+    // A follower waits at most the model's total timeout plus lock_ms for a leader it cannot hear.
+    const twinsConfig = { cache: { poll_ms: 20, lock_ms: 500 }, upstream: { timeouts: { text: { first_byte_ms: 5_000, total_ms: 5_000 } } } };
+    const stores: StoreConnection[] = [];
+    const gateways: TestGateway[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        stores.push(await openStore(redis.url, { redisPrefix: 'egw-test:journal-twins:' }));
+        gateways.push(await startGateway({ backend: 'redis', store: stores[i], sim, config: twinsConfig }));
+      }
+      const [one, two] = gateways;
+      const key = await one.team('ml', { budget: { tokens: BUDGET, period: 'month' } });
+      const body = { model: 'gpt-5', prompt: unique('streamed twins in an outage') };
+
+      // The leader streams on one (held upstream after its first delta); twins join it on both replicas.
+      sim.holdStreams(true);
+      const leader = await openStream(one.url, '/api/v2/generate/stream', key, body);
+      await leader.next();
+      const plainHere = one.api('POST', '/api/v2/generate', key, body);
+      const plainThere = two.api('POST', '/api/v2/generate', key, body);
+      await vi.waitFor(() => expect(two.app.services.cache.flights.size).toBe(1), { timeout: 5_000, interval: 5 });
+      const streamThere = await openStream(two.url, '/api/v2/generate', key, { ...body, stream: true });
+      expect(sim.callsFor(body)).toBe(1);
+
+      await redis.stop();
+      sim.holdStreams(false);
+      sim.releaseStreams();
+      // A stream the outage cuts ends without its end event (as for an upstream failure): no events to count.
+      type StreamEvent = { type?: string; tokens_spent?: number };
+      const cut = (events: Promise<StreamEvent[]>) => events.catch((): StreamEvent[] => []);
+      const streams = [await cut(leader.rest()), await cut(streamThere.rest())];
+      const plains = await Promise.all([plainHere, plainThere]);
+
+      await redis.restart();
+      await vi.waitFor(() => expect(one.app.services.journal.size + two.app.services.journal.size).toBe(0), { timeout: 10_000 });
+      const calls = sim.callsFor(body);
+      const charged = sim.tokensCharged();
+      expect(charged).toBeGreaterThan(0);
+      expect(await ledgerSpent(one)).toBe(charged);
+      expect(await one.usage('ml')).toMatchObject({ spent: charged, reserved: 0 });
+
+      // Every answer the outage let through either paid (tokens_spent > 0, counted above) or was
+      // shared (0): each shared answer is a saving of the call's price in the ledger.
+      const ends = streams.map((events) => events.find((e) => e?.type === 'generation_end'));
+      const spentByAnswer = [
+        ...ends.flatMap((e) => (e ? [e.tokens_spent ?? 0] : [])),
+        ...plains.filter((p) => p.status === 200).map((p) => p.json().tokens_spent as number),
+      ];
+      expect(ends[0]?.tokens_spent).toBeGreaterThan(0); // the leader paid
+      const paidAnswers = spentByAnswer.filter((t) => t > 0).length;
+      expect(paidAnswers).toBe(calls); // one answer per upstream call carries its cost
+      const shared = spentByAnswer.filter((t) => t === 0).length;
+      const price = charged / calls;
+      await vi.waitFor(async () => {
+        await Promise.all(gateways.map((gw) => gw.app.savings.flush()));
+        const totals = (await one.admin('GET', '/admin/usage?group_by=')).json().totals;
+        expect(totals).toMatchObject({ tokens_spent: charged, tokens_saved: shared * price });
+      }, { timeout: 10_000 });
+      // A twin the outage cut off from its leader is refused or cut, never charged without a record.
+      for (const p of plains) expect([200, 503]).toContain(p.status);
+      console.log(`streamed twins in an outage: ${calls} upstream call(s), ${charged} tokens charged == ledger == spent; ` +
+        `${shared} shared answer(s), ${shared * price} tokens saved; plain twins ${plains.map((p) => p.status).join(', ')}, ` +
+        `streams ${ends.map((e) => (e ? 'ended' : 'cut')).join(', ')}`);
+    } finally {
+      sim.holdStreams(false);
       for (const gw of gateways) await gw.close();
       for (const store of stores) await store.close();
       await redis.stop();
