@@ -1,41 +1,16 @@
-// Settlements the store could not take (Redis down, SQLite disk full) are not lost: each is
-// appended to a local file and fsynced before the answer goes out, then replayed in order
-// once the store answers again, and always before this replica reserves anything more for
-// that team. Replays are idempotent: the reservation id is the key (a second settle is a no-op).
-// One the Redis master took but its replicas did not confirm (store.redis_wait_replicas) is
-// kept too, blocking nothing, until a later WAIT covers it; if the connection is lost first, it
-// is settled again on whatever master is there now, so a failover cannot lose it. A pending
-// job's record (its grant, its kept reservation, its place in the reconciler's list) goes the same way.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+// Settlements (and pending jobs' records) the store could not take are not lost: each is queued
+// here and fsynced to this replica's journal file (./journal-log.ts) before the answer goes out,
+// then replayed in order once the store answers, always before this replica reserves more for its team.
 import type { PendingJob } from '../generations/job-store.js';
-import { claimOrphan, dropLock, findOrphans, JournalInUse, LOCK_REFRESH_MS, refreshLock, takeLock, type JournalFamily } from './journal-files.js';
 import type { SettleInput } from '../quota/quota-store.js';
 import { ReplicasBehind } from '../store/replica-wait.js';
+import { isPending, JournalLog, teamOf, type JournalEntry, type JournalLogDeps, type PendingRecord } from './journal-log.js';
 
-/** A pending job the store could not record: replayed as grant (if `grant`), reservation kept, job listed. Each step is idempotent. */
-export interface PendingRecord {
-  kind: 'pending';
-  job: PendingJob;
-  grant: boolean;
-}
-
-/** A journal line: a settlement (written without `kind`, as before pending records were), or a pending job. */
-export type JournalEntry = SettleInput | PendingRecord;
-
-const isPending = (entry: JournalEntry): entry is PendingRecord => 'kind' in entry && entry.kind === 'pending';
-const teamOf = (entry: JournalEntry): string => (isPending(entry) ? entry.job.reservation.team : entry.team);
-
-export interface JournalDeps {
-  /** This process's file (locked while it lives: another live process's lock refuses the start); null keeps it in memory only. */
-  path: string | null;
-  /** The default-named journals beside it: those of replicas that died are claimed and replayed here. */
-  family?: JournalFamily | null;
+export interface JournalDeps extends JournalLogDeps {
   /** Settles into the store (throws while it cannot). */
   settle(input: SettleInput): Promise<boolean>;
   /** Records a pending job in the store (throws while it cannot). */
   keepPending(record: PendingRecord): Promise<void>;
-  onError(err: unknown): void;
   /** How often a non-empty journal tries the store again. */
   retryMs?: number;
   /** Asks the store whether its replicas have every write so far (a WAIT; met, it calls `caughtUp`). */
@@ -53,12 +28,18 @@ interface Entry {
   behind: { epoch: number; at: number; stale: boolean } | null;
 }
 
+/**
+ * Replays are idempotent: the reservation id is the key (a second settle is a no-op). A
+ * settlement the Redis master took but its replicas did not confirm (store.redis_wait_replicas)
+ * is kept too, blocking nothing, until a later WAIT covers it; if the connection is lost first, it
+ * is settled again on whatever master is there now, so a failover cannot lose it.
+ */
 export class SettlementJournal {
   private entries: Entry[] = [];
   private readonly perTeam = new Map<string, number>();
   private replaying: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
-  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly log: JournalLog;
   /** Settlements written to the journal since start (a test and an operator can read it). */
   journaled = 0;
   replayed = 0;
@@ -66,58 +47,20 @@ export class SettlementJournal {
   adopted = 0;
 
   constructor(private readonly deps: JournalDeps) {
-    const { path } = deps;
-    if (!path) return;
-    try {
-      takeLock(path);
-    } catch (err) {
-      if (err instanceof JournalInUse) throw err; // another live process holds this file: no start
-      deps.onError(err); // a directory it cannot write: entries are kept in memory, as when an append fails
-    }
+    this.log = new JournalLog(deps); // throws JournalInUse while another live process holds the file
     // A previous run under this name left settlements behind: they are replayed first.
-    if (existsSync(path)) this.load(readFileSync(path, 'utf8').split('\n'), false);
-    const beat = (refresh: boolean) => {
-      try {
-        if (refresh) refreshLock(path);
-        this.adoptOrphans();
-      } catch (err) {
-        deps.onError(err); // tried again at the next beat
-      }
-    };
-    beat(false);
-    this.heartbeat = setInterval(() => beat(true), LOCK_REFRESH_MS);
-    this.heartbeat.unref();
+    this.load(this.log.previous(), false);
+    // Journals of replicas that died are taken over (copied into this one's file first).
+    this.log.keepAlive((entries) => this.load(entries, true));
   }
 
-  /** Journal lines of a previous run (`copy`: another process's, appended to this one's file first); a torn line is skipped. */
-  private load(lines: string[], copy: boolean): void {
-    for (const line of lines) {
-      if (!line) continue;
-      let input: JournalEntry;
-      try {
-        input = JSON.parse(line) as JournalEntry;
-      } catch {
-        continue; // a line cut by a crash mid-write: its settlement never reached the client's answer
-      }
-      if (copy) {
-        this.append(`${line}\n`);
-        this.adopted++;
-      }
+  /** Entries of a previous run (`adopted`: of another process) queued for replay. */
+  private load(entries: Iterable<JournalEntry>, adopted: boolean): void {
+    for (const input of entries) {
+      if (adopted) this.adopted++;
       this.hold({ input, behind: null });
     }
     if (this.entries.length > 0) this.schedule();
-  }
-
-  /** Claims the journals of replicas that died and takes their entries over (one replica alone gets each file). */
-  private adoptOrphans(): void {
-    const { path, family } = this.deps;
-    if (!path || !family) return;
-    for (const orphan of findOrphans(family, path)) {
-      const claimed = claimOrphan(family, orphan);
-      if (!claimed) continue;
-      this.load(claimed.lines, true);
-      claimed.done();
-    }
   }
 
   /** Settlements waiting for the store, or for its replicas. */
@@ -139,7 +82,7 @@ export class SettlementJournal {
   record(input: JournalEntry, behind?: { epoch: number }): void {
     this.journaled++;
     try {
-      this.append(`${JSON.stringify(input)}\n`);
+      this.log.append(input);
     } catch (err) {
       // Kept in memory and replayed all the same; lost only if this process dies before the store returns.
       this.deps.onError(err);
@@ -153,7 +96,7 @@ export class SettlementJournal {
     const covered = (e: Entry) => e.behind !== null && !e.behind.stale && e.behind.epoch === epoch && e.behind.at < sentAt;
     if (!this.entries.some(covered)) return;
     this.entries = this.entries.filter((e) => !covered(e));
-    this.rewrite();
+    this.rewriteLog();
   }
 
   /** The connection was lost and is back in `epoch`: what earlier masters took unconfirmed is settled again. */
@@ -174,17 +117,13 @@ export class SettlementJournal {
   stop(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    clearInterval(this.heartbeat);
+    this.log.stop();
   }
 
   /** Gives the file up: what it still holds is replayed by this file's next owner (a restart, or another replica). */
   close(): void {
     this.stop();
-    try {
-      if (this.deps.path) dropLock(this.deps.path);
-    } catch (err) {
-      this.deps.onError(err); // a lock left behind is seen dead by its pid
-    }
+    this.log.release();
   }
 
   /** Not taken by the store, or taken by a master that may be gone. */
@@ -218,7 +157,7 @@ export class SettlementJournal {
       this.entries = this.entries.filter((e) => !done.has(e));
       this.replayed += done.size;
     }
-    this.rewrite();
+    this.rewriteLog();
     if (refusal !== null) throw refusal;
   }
 
@@ -260,36 +199,8 @@ export class SettlementJournal {
     this.timer.unref();
   }
 
-  private append(text: string): void {
-    const { path } = this.deps;
-    if (!path) return;
-    mkdirSync(dirname(path), { recursive: true });
-    const fd = openSync(path, 'a');
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  /** After a replay the file goes away, or holds what is still queued: written aside, then renamed over. */
-  private rewrite(): void {
-    const { path } = this.deps;
-    if (!path || !existsSync(path)) return;
-    try {
-      if (this.entries.length === 0) return rmSync(path, { force: true });
-      const next = `${path}.next`;
-      const fd = openSync(next, 'w');
-      try {
-        writeSync(fd, this.entries.map((e) => `${JSON.stringify(e.input)}\n`).join(''));
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(next, path);
-    } catch (err) {
-      this.deps.onError(err); // replaying the same lines again later is harmless
-    }
+  /** After a replay the file goes away, or holds what is still queued. */
+  private rewriteLog(): void {
+    this.log.rewrite(this.entries.map((e) => e.input));
   }
 }
