@@ -7,8 +7,8 @@ import { createSqliteTokenStore } from '../src/admin/sqlite-token-store.js';
 import type { AdminTokenRecord, AdminTokenStore } from '../src/admin/token-store.js';
 import type { StoreConnection } from '../src/store/connection.js';
 import { mutatingAdminRoutes } from './helpers/admin-routes.js';
-import { cleanup, reopen, storeBackends } from './helpers/backends.js';
-import { call, startGateway, type TestGateway } from './helpers/gateway.js';
+import { openTwice, storeBackends, type TwoConnections } from './helpers/backends.js';
+import { call, startGateway, startReplica, type TestGateway } from './helpers/gateway.js';
 
 const tokenStore = (conn: StoreConnection): AdminTokenStore =>
   conn.kind === 'sqlite' ? createSqliteTokenStore(conn) : createRedisTokenStore(conn);
@@ -23,18 +23,12 @@ const record = (id: string, name: string, hash: string): AdminTokenRecord => ({
 });
 
 describe.each(storeBackends)('admin token store on $name', (backend) => {
-  let conn: StoreConnection;
-  let other: StoreConnection;
-  beforeAll(async () => {
-    conn = await backend.open();
-    other = await reopen(conn);
-  });
-  afterAll(async () => {
-    await other.close();
-    await cleanup(conn);
-  });
+  let stores: TwoConnections;
+  beforeAll(async () => (stores = await openTwice(backend)));
+  afterAll(() => stores.close());
 
   it('keeps active names unique, finds by hash, revokes once, and frees the name', async () => {
+    const { conn, other } = stores;
     const store = tokenStore(conn);
     expect(await store.insert(record('tok_1', 'grafana', 'h1'))).toBe(true);
     expect(await store.insert(record('tok_2', 'grafana', 'h2'))).toBe(false);
@@ -140,7 +134,7 @@ describe('admin credentials across replicas on Redis', () => {
   let b: TestGateway;
   beforeAll(async () => {
     a = await startGateway({ backend: 'redis' });
-    b = await startGateway({ backend: 'redis', store: a.store, sim: a.sim });
+    b = await startReplica(a);
   });
   afterAll(async () => {
     await b.close();

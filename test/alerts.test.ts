@@ -10,7 +10,7 @@ import { createRedisAlertStore } from '../src/alerts/redis-alert-store.js';
 import { createSqliteAlertStore } from '../src/alerts/sqlite-alert-store.js';
 import { ManualClock } from '../src/clock.js';
 import type { StoreConnection } from '../src/store/connection.js';
-import { cleanup, reopen, storeBackends } from './helpers/backends.js';
+import { openTwice, storeBackends, type TwoConnections } from './helpers/backends.js';
 import { startGateway, startReplica, type TestGateway } from './helpers/gateway.js';
 
 const SECRET = 'whsec_alert_test_secret_0123456789';
@@ -50,18 +50,12 @@ const metric = async (gw: TestGateway, name: string, event: string) => {
 };
 
 describe.each(storeBackends)('alert claims on $name', (backend) => {
-  let conn: StoreConnection;
-  let other: StoreConnection;
-  beforeAll(async () => {
-    conn = await backend.open();
-    other = await reopen(conn);
-  });
-  afterAll(async () => {
-    await other.close();
-    await cleanup(conn);
-  });
+  let stores: TwoConnections;
+  beforeAll(async () => (stores = await openTwice(backend)));
+  afterAll(() => stores.close());
 
   it('lets one claim of an event id win, across connections, until released', async () => {
+    const { conn, other } = stores;
     const store = (c: StoreConnection) => (c.kind === 'sqlite' ? createSqliteAlertStore(c) : createRedisAlertStore(c));
     const now = Date.now();
     const claims = await Promise.all([store(conn), store(other), store(conn), store(other)].map((s) => s.claim('budget:ml:0.8', 60_000, now)));

@@ -60,6 +60,26 @@ export function reopen(conn: StoreConnection): Promise<StoreConnection> {
     : openStore(urls.get(conn) ?? redisUrl, { redisPrefix: conn.prefix });
 }
 
+/** A fresh store on `backend` and a second connection to it (another replica's); `close` closes both and removes the store. */
+export interface TwoConnections {
+  conn: StoreConnection;
+  other: StoreConnection;
+  close(): Promise<void>;
+}
+
+export async function openTwice(backend: Backend): Promise<TwoConnections> {
+  const conn = await backend.open();
+  const other = await reopen(conn);
+  return {
+    conn,
+    other,
+    async close() {
+      await other.close();
+      await cleanup(conn);
+    },
+  };
+}
+
 async function deleteKeys(redis: RedisClient, prefix: string): Promise<void> {
   if (prefix.startsWith(TEST_PREFIX)) await deleteRedisPrefix(redis, prefix);
 }
