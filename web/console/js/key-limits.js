@@ -2,14 +2,14 @@
 // PATCH /admin/keys/:id by admins. A gateway without per-key limits shows "team's".
 import { api } from './api.js';
 import { field, intOrNull, openDialog } from './dialog.js';
-import { tokens } from './dom.js';
+import { PERIOD_WORDS, tokens } from './dom.js';
 
 export function describeLimits(key) {
   const parts = [];
-  if (key.budget) parts.push(`${tokens(key.budget.tokens)} tokens per ${key.budget.period === 'total' ? 'lifetime' : key.budget.period}`);
+  if (key.budget) parts.push(`${tokens(key.budget.tokens)} tokens ${PERIOD_WORDS[key.budget.period] ?? key.budget.period}`);
   if (key.rate_limit?.requests_per_minute) parts.push(`${tokens(key.rate_limit.requests_per_minute)} req/min`);
   if (key.rate_limit?.tokens_per_minute) parts.push(`${tokens(key.rate_limit.tokens_per_minute)} tokens/min`);
-  if (key.max_tokens_per_request) parts.push(`max ${tokens(key.max_tokens_per_request)} per request`);
+  if (key.max_tokens_per_request) parts.push(`at most ${tokens(key.max_tokens_per_request)} tokens per request`);
   if (key.allowed_models?.length) parts.push(`models: ${key.allowed_models.join(', ')}`);
   return parts.length ? parts.join('; ') : "team's";
 }
@@ -27,12 +27,11 @@ export function openKeyLimitsForm(key, onDone) {
     const rpm = intOrNull(form, 'rpm');
     const tpm = intOrNull(form, 'tpm');
     const models = form.elements.models.value.split(',').map((m) => m.trim()).filter(Boolean);
-    const rateLimit = {};
-    if (rpm !== null) rateLimit.requests_per_minute = rpm;
-    if (tpm !== null) rateLimit.tokens_per_minute = tpm;
+    // The form shows every limit, so it sends every one: an emptied field is a null, which the
+    // server's merge removes (an absent field would keep the old value).
     await api.patch(`keys/${encodeURIComponent(key.id)}`, {
       budget: budget === null ? null : { tokens: budget, period: form.elements.period.value },
-      rate_limit: Object.keys(rateLimit).length ? rateLimit : null,
+      rate_limit: rpm === null && tpm === null ? null : { requests_per_minute: rpm, tokens_per_minute: tpm },
       max_tokens_per_request: intOrNull(form, 'max'),
       allowed_models: models.length ? models : null,
     });

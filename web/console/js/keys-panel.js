@@ -27,7 +27,7 @@ export function keysPanel(ctx, team, keys, byKey) {
       el('td', { class: 'date' }, when(key.created_at, false)),
       el('td', { class: 'date' }, key.expires_at ? when(key.expires_at) : 'never'),
       el('td', { class: 'date', dataset: { cell: 'last-use' } }, byKey ? (last.has(key.id) ? when(`${last.get(key.id)}T00:00:00Z`, false) : 'not this month') : '—'),
-      el('td', {}, describeLimits(key)),
+      el('td', { dataset: { cell: 'limits' } }, describeLimits(key)),
       el('td', {}, el('span', { class: `status ${revoked || expired ? 'off' : 'on'}` }, status)),
       ctx.admin ? el('td', { class: 'actions admin-only' }, revoked ? null : keyActions(ctx, key, keyLimits)) : null);
   });
