@@ -51,6 +51,16 @@ describe('admin API', () => {
     expect(malformed.json().error).toBe('bad_request');
   });
 
+  it('a key\'s bad model pattern: 422 naming the list item in words, not the regex nor the list\'s null branch', async () => {
+    await gw.admin('POST', '/admin/teams', { name: 'patterns', budget: { tokens: 100 } });
+    const key = (await gw.admin('POST', '/admin/teams/patterns/keys', {})).json();
+    const bad = await gw.admin('PATCH', `/admin/keys/${key.id}`, { allowed_models: ['gpt-5', 'gpt 5'] });
+    expect(bad.status).toBe(422);
+    const problem = 'must be a slug, a * glob, or category:<text|image|video|audio|other>';
+    expect(bad.json()).toMatchObject({ message: `Invalid request body: allowed_models.1 ${problem}`, details: { fields: { 'allowed_models.1': problem } } });
+    expect(Object.keys(bad.json().details.fields)).toEqual(['allowed_models.1']);
+  });
+
   it('issues a key shown once, lists keys without secrets, rotates and revokes', async () => {
     await gw.admin('POST', '/admin/teams', { name: 'web', budget: { tokens: 100, period: 'day' } });
     const issued = await gw.admin('POST', '/admin/teams/web/keys', { label: 'frontend' });

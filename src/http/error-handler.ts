@@ -24,6 +24,10 @@ function validationFields(err: FastifyError): Record<string, string> {
           : (issue.message ?? 'invalid');
     fields[path.join('.') || (err.validationContext ?? 'body')] ??= problem;
   }
+  // Under `anyOf` (a list or null) every branch complains; the deepest complaint is the one
+  // that names what is wrong (allowed_models.0, not "allowed_models must be null").
+  const paths = Object.keys(fields);
+  for (const path of paths) if (paths.some((other) => other.startsWith(`${path}.`))) delete fields[path];
   return fields;
 }
 

@@ -16,12 +16,14 @@ export interface Limits {
 }
 
 const period = z.enum(['day', 'week', 'month', 'total']);
+const MODEL_PATTERN = 'a slug, a * glob, or category:<text|image|video|audio|other>';
 /** A model pattern: a slug, a slug with `*` globs, or `category:<text|image|video|audio|other>`. */
 const modelPattern = z
   .string()
   .min(1)
   .max(200)
-  .regex(/^(category:(text|image|video|audio|other)|[^\s:]+)$/, 'a slug, a * glob, or category:<text|image|video|audio|other>');
+  .regex(/^(category:(text|image|video|audio|other)|[^\s:]+)$/, MODEL_PATTERN)
+  .describe(MODEL_PATTERN);
 const positive = z.number().int().positive();
 
 export const budgetInput = z.object({ tokens: z.number().int().nonnegative(), period: period.default('month') }).strict();

@@ -29,7 +29,11 @@ export function openDialog(title, fields, submitLabel, submit) {
 
 function describe(err) {
   const fields = err.details?.fields;
-  if (fields && typeof fields === 'object') return `${err.message}: ${Object.entries(fields).map(([k, v]) => `${k} ${v}`).join('; ')}`;
+  if (fields && typeof fields === 'object') {
+    // A route schema's 422 already names its fields in the message; the service's does not.
+    const named = Object.entries(fields).map(([k, v]) => `${k} ${v}`).filter((text) => !err.message.includes(text));
+    return named.length ? `${err.message}: ${named.join('; ')}` : err.message;
+  }
   if (err.status === 403) return 'You are signed in as a viewer: changes are not allowed.';
   return err.message;
 }
