@@ -1,6 +1,7 @@
 // The console in a real browser (Debian's chromium via playwright-core): sign in, the numbers
 // on each page equal the admin API's, a key issued through the page works and its revocation
-// holds, a key label made of HTML shows as text. Screenshots go to test-artifacts/console/.
+// holds, a key label made of HTML shows as text, a key's limits changed in its dialog hold on its
+// next call while a viewer only reads them. Screenshots go to test-artifacts/console/.
 import { readFile } from 'node:fs/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -167,6 +168,121 @@ describe('console in chromium', { timeout: 60_000 }, () => {
     for (const action of ['team.create', 'team.update', 'key.issue', 'key.revoke', 'key.rotate']) expect(actions).toContain(action);
     expect(new Set(await page.locator('#audit tbody td.actor').allTextContents())).toEqual(new Set(['bootstrap']));
     await screenshot(page, 'audit');
+  });
+
+  // The key the Limits dialog changes (issued by the next test), then shown to a viewer.
+  let limitedKey: { id: string; key: string };
+
+  it('changes a key\'s limits in its Limits dialog: stored as typed, described in the keys panel, enforced on the next call, removed when the fields are emptied', async () => {
+    limitedKey = (await gw.admin('POST', '/admin/teams/ml/keys', { label: 'limited' })).json();
+    const stored = async () => ((await gw.admin('GET', '/admin/keys?team=ml')).json().keys as Array<Record<string, unknown>>).find((k) => k.id === limitedKey.id)!;
+    const limitsShown = () => page.locator(`#keys tr[data-key="${limitedKey.id}"] [data-cell=limits]`).textContent();
+    const openLimits = async () => {
+      await page.locator(`#keys tr[data-key="${limitedKey.id}"] button[data-action=limits]`).click();
+      return page.locator('dialog[open]');
+    };
+    // The dialog closes once the change is saved and the page shown again with it.
+    const save = async () => {
+      await page.click('dialog[open] button[type=submit]');
+      await page.locator('dialog').waitFor({ state: 'detached' });
+    };
+    await page.goto(`${gw.url}/console#/team/ml`);
+    await rendered(page, 'team');
+    expect(await limitsShown()).toBe("team's");
+
+    let dialog = await openLimits();
+    await dialog.locator('input[name=budget]').fill('5');
+    await dialog.locator('select[name=period]').selectOption('day');
+    await dialog.locator('input[name=rpm]').fill('30');
+    await dialog.locator('input[name=tpm]').fill('1000');
+    await dialog.locator('input[name=max]').fill('4');
+    await dialog.locator('input[name=models]').fill('gpt-5, claude-*');
+    await screenshot(page, 'key-limits-dialog');
+    await save();
+    expect(await limitsShown()).toBe('5 tokens a day; 30 req/min; 1,000 tokens/min; at most 4 tokens per request; models: gpt-5, claude-*');
+    await screenshot(page, 'key-limits');
+    expect(await stored()).toMatchObject({
+      budget: { tokens: 5, period: 'day' },
+      rate_limit: { requests_per_minute: 30, tokens_per_minute: 1000 },
+      max_tokens_per_request: 4,
+      allowed_models: ['gpt-5', 'claude-*'],
+    });
+
+    // The key's next calls over the gateway's port meet each limit; a refusal never reaches upstream.
+    const generate = async (model: string, prompt: string) => {
+      const answer = await gw.api('POST', '/api/v2/generate', limitedKey.key, { model, prompt });
+      return { status: answer.status, body: answer.json(), upstream: gw.sim.callsFor({ model, prompt }) };
+    };
+    const outside = await generate('gpt-5.2-pro', 'a model the key may not use');
+    expect(outside).toMatchObject({ status: 403, body: { error: 'model_not_allowed', details: { scope: 'key', model: 'gpt-5.2-pro' } }, upstream: 0 });
+    const tooDear = await generate('claude-opus-4.5', 'costs 6, above 4 per request');
+    expect(tooDear).toMatchObject({ status: 402, body: { error: 'insufficient_tokens', details: { scope: 'request', max_tokens_per_request: 4 } }, upstream: 0 });
+    expect(await generate('gpt-5', 'first of the day')).toMatchObject({ status: 200, upstream: 1 });
+    expect(await generate('gpt-5', 'second of the day')).toMatchObject({ status: 200, upstream: 1 });
+    const overBudget = await generate('gpt-5', 'third: 2 + 2 + 2 is above 5');
+    expect(overBudget).toMatchObject({
+      status: 402,
+      body: { error: 'insufficient_tokens', details: { scope: 'key', budget: 5, period: 'day', spent: 4, remaining: 1 } },
+      upstream: 0,
+    });
+
+    // Reopened, the dialog shows what is stored; a refused change is told in the dialog and changes nothing.
+    dialog = await openLimits();
+    expect(await dialog.locator('input[name=budget]').inputValue()).toBe('5');
+    expect(await dialog.locator('select[name=period]').inputValue()).toBe('day');
+    expect(await dialog.locator('input[name=models]').inputValue()).toBe('gpt-5, claude-*');
+    await dialog.locator('input[name=models]').fill('gpt 5');
+    await dialog.locator('button[type=submit]').click();
+    const error = dialog.locator('[role=alert]');
+    await error.waitFor();
+    expect(await error.textContent()).toBe('Invalid request body: allowed_models.0 must be a slug, a * glob, or category:<text|image|video|audio|other>');
+    await screenshot(page, 'key-limits-refused');
+    expect((await stored()).allowed_models).toEqual(['gpt-5', 'claude-*']);
+
+    // Emptied fields remove their limits, requests per minute included while tokens per minute stays.
+    for (const name of ['budget', 'rpm', 'max', 'models']) await dialog.locator(`input[name=${name}]`).fill('');
+    await save();
+    expect(await limitsShown()).toBe('1,000 tokens/min');
+    expect(await stored()).toMatchObject({ budget: null, rate_limit: { tokens_per_minute: 1000 }, max_tokens_per_request: null, allowed_models: null });
+    expect((await stored()).rate_limit).toEqual({ tokens_per_minute: 1000 });
+    expect(await generate('gpt-5.2-pro', 'the key may use every model of its team again')).toMatchObject({ status: 200, upstream: 1 });
+
+    dialog = await openLimits();
+    await dialog.locator('input[name=tpm]').fill('');
+    await save();
+    expect(await limitsShown()).toBe("team's");
+    expect(await stored()).toMatchObject({ budget: null, rate_limit: null, max_tokens_per_request: null, allowed_models: null });
+  });
+
+  it('a viewer sees a key\'s limits but no Limits button, and a PATCH through its console session is refused', async () => {
+    const limits = { budget: { tokens: 50, period: 'week' }, allowed_models: ['category:image'] };
+    expect((await gw.admin('PATCH', `/admin/keys/${limitedKey.id}`, limits)).status).toBe(200);
+    const viewerToken = (await gw.admin('POST', '/admin/tokens', { name: 'limits-viewer', role: 'viewer' })).json().token as string;
+    const viewer = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const vpage = await viewer.newPage();
+      await vpage.goto(`${gw.url}/console#/team/ml`);
+      await vpage.fill('#credential', viewerToken);
+      await vpage.click('form.sign-in button[type=submit]');
+      await rendered(vpage, 'team');
+      const row = vpage.locator(`#keys tr[data-key="${limitedKey.id}"]`);
+      expect(await row.locator('[data-cell=limits]').textContent()).toBe('50 tokens a week; models: category:image');
+      expect(await vpage.locator('#keys button').count()).toBe(0);
+      await screenshot(vpage, 'viewer-key-limits');
+      const status = await vpage.evaluate(async (id) => {
+        const res = await fetch(`/console/api/keys/${id}`, {
+          method: 'PATCH',
+          headers: { 'content-type': 'application/json', 'x-console-request': '1' },
+          body: JSON.stringify({ budget: null, allowed_models: null }),
+        });
+        return res.status;
+      }, limitedKey.id);
+      expect(status).toBe(403);
+      const key = ((await gw.admin('GET', '/admin/keys?team=ml')).json().keys as Array<Record<string, unknown>>).find((k) => k.id === limitedKey.id);
+      expect(key).toMatchObject(limits);
+    } finally {
+      await viewer.close();
+    }
   });
 
   it('a viewer sees the same figures without any control, and the server refuses its changes', async () => {
