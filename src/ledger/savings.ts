@@ -33,7 +33,8 @@ export class SavingsLedger {
 
   private row(team: string, model: string, keyId: string): SavingsRow | null {
     const day = ledgerDay(this.clock.now());
-    const group = JSON.stringify([day, team, model, keyId]);
+    // Unambiguous: a team (a slug) and a key id never hold a NUL, and the model, which may, comes last.
+    const group = `${day}\0${team}\0${keyId}\0${model}`;
     let row = this.pending.get(group);
     if (!row) {
       if (this.pending.size >= MAX_PENDING_GROUPS) return null;

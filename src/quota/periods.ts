@@ -62,7 +62,16 @@ export function periodOf(period: BudgetPeriod, now: number, timeZone = 'UTC'): P
   };
 }
 
+const DAY_MS = 86_400_000;
+/** The last day asked for, remembered: every request asks, and formatting a date costs more than the rest of a hit's ledger count. */
+const lastDay = { number: NaN, text: '' };
+
 /** The ledger's day (UTC), YYYY-MM-DD. */
 export function ledgerDay(now: number): string {
-  return new Date(now).toISOString().slice(0, 10);
+  const day = Math.floor(now / DAY_MS);
+  if (day !== lastDay.number) {
+    lastDay.text = new Date(day * DAY_MS).toISOString().slice(0, 10);
+    lastDay.number = day;
+  }
+  return lastDay.text;
 }

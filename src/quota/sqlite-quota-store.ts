@@ -88,31 +88,35 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
   const { db } = conn;
   createSchema(db);
   const q = {
-    getState: db.prepare(`SELECT period_id, spent, reserved FROM quota_state WHERE team = ?`),
+    // Rows on the request path come as arrays (.raw()): building an object per row costs more than the read.
+    getState: db.prepare(`SELECT period_id, spent, reserved FROM quota_state WHERE team = ?`).raw(),
     putState: db.prepare(`
       INSERT INTO quota_state (team, period_id, spent, reserved) VALUES (?, ?, ?, ?)
       ON CONFLICT(team) DO UPDATE SET period_id = excluded.period_id, spent = excluded.spent,
         reserved = excluded.reserved`),
     // Settling: spent starts from zero in a new period; the held amount (if any) is released.
+    // (team, periodId, actual, release). Parameters are positional on the request path: named ones cost a lookup each.
     chargeState: db.prepare(`
-      INSERT INTO quota_state (team, period_id, spent, reserved) VALUES (@team, @periodId, @actual, 0)
+      INSERT INTO quota_state (team, period_id, spent, reserved) VALUES (?, ?, ?, 0)
       ON CONFLICT(team) DO UPDATE SET spent = IIF(period_id = excluded.period_id, spent, 0) + excluded.spent,
-        period_id = excluded.period_id, reserved = MAX(0, reserved - @release)`),
+        period_id = excluded.period_id, reserved = MAX(0, reserved - ?)`),
     releaseReserved: db.prepare(`UPDATE quota_state SET reserved = MAX(0, reserved - ?) WHERE team = ?`),
     expiredSum: db
       .prepare(`SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM held_reservations WHERE team = ? AND expires_at <= ?`)
       .raw(),
     deleteExpired: db.prepare(`DELETE FROM held_reservations WHERE team = ? AND expires_at <= ?`),
-    isHeld: db.prepare(`SELECT 1 FROM held_reservations WHERE team = ? AND id = ?`).pluck(),
-    isSettled: db.prepare(`SELECT 1 FROM settled_reservations WHERE team = ? AND id = ?`).pluck(),
+    known: db.prepare(`
+      SELECT EXISTS (SELECT 1 FROM held_reservations WHERE team = ? AND id = ?)
+        OR EXISTS (SELECT 1 FROM settled_reservations WHERE team = ? AND id = ?)`).pluck(),
     hold: db.prepare(`INSERT INTO held_reservations (team, id, amount, expires_at, key_id, counted_at) VALUES (?, ?, ?, ?, ?, ?)`),
     keyHeld: db.prepare(`SELECT COALESCE(SUM(amount), 0) FROM held_reservations WHERE team = ? AND key_id = ?`).pluck(),
-    getKeyState: db.prepare(`SELECT period_id, spent FROM key_quota_state WHERE key_id = ?`),
+    getKeyState: db.prepare(`SELECT period_id, spent FROM key_quota_state WHERE key_id = ?`).raw(),
+    // (key id, periodId, actual)
     chargeKey: db.prepare(`
-      INSERT INTO key_quota_state (key_id, period_id, spent) VALUES (@id, @periodId, @actual)
+      INSERT INTO key_quota_state (key_id, period_id, spent) VALUES (?, ?, ?)
       ON CONFLICT(key_id) DO UPDATE SET spent = IIF(period_id = excluded.period_id, spent, 0) + excluded.spent,
         period_id = excluded.period_id`),
-    unhold: db.prepare(`DELETE FROM held_reservations WHERE team = ? AND id = ? RETURNING amount, counted_at`),
+    unhold: db.prepare(`DELETE FROM held_reservations WHERE team = ? AND id = ? RETURNING amount, counted_at`).raw(),
     markSettled: db.prepare(`INSERT OR IGNORE INTO settled_reservations (team, id, settled_at) VALUES (?, ?, ?)`),
     // A lease that already ran out is over even if no sweep has noticed yet; a shorter one never cuts it.
     extend: db.prepare(`
@@ -126,7 +130,7 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     outstanding: db.prepare(`SELECT COUNT(*) FROM held_reservations WHERE expires_at > ?`).pluck(),
     bump: db.prepare(`
       INSERT INTO ledger (day, team, model, key_id, ${COUNTERS.join(', ')})
-      VALUES (@day, @team, @model, @key, ${COUNTERS.map((c) => `@${c}`).join(', ')})
+      VALUES (?, ?, ?, ?, ${COUNTERS.map(() => '?').join(', ')})
       ON CONFLICT(day, team, model, key_id) DO UPDATE SET ${COUNTERS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`),
     ledger: db.prepare(`
       SELECT day, team, model, key_id AS key, ${COUNTERS.join(', ')} FROM ledger
@@ -136,16 +140,22 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
   const rateWindows = createSqliteRateWindows(db);
 
   const bump = ({ day, team, model, key }: LedgerPlace, add: Partial<LedgerCounters>) => {
-    const row: Record<string, unknown> = { day, team, model, key };
-    for (const c of COUNTERS) row[c] = add[c] ?? 0;
+    const row: unknown[] = [day, team, model, key];
+    for (const c of COUNTERS) row.push(add[c] ?? 0);
     q.bump.run(row);
+  };
+
+  /** A key's spend in `periodId` (zero in a new period). */
+  const keySpent = (keyId: string, periodId: string): number => {
+    const row = q.getKeyState.get(keyId) as [periodId: string, spent: number] | undefined;
+    return row?.[0] === periodId ? Number(row[1]) : 0;
   };
 
   /** The team's state in `periodId` (spent starts from zero in a new period). */
   const load = (team: string, periodId: string): State => {
-    const row = q.getState.get(team) as { period_id: string; spent: number; reserved: number } | undefined;
+    const row = q.getState.get(team) as [periodId: string, spent: number, reserved: number] | undefined;
     if (!row) return { spent: 0, reserved: 0 };
-    return { spent: row.period_id === periodId ? row.spent : 0, reserved: row.reserved };
+    return { spent: row[0] === periodId ? row[1] : 0, reserved: row[2] };
   };
 
   /** Ends the team's leases that ran out at or before `now`; returns the tokens they held. */
@@ -187,7 +197,7 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
       return result;
     };
     // A retried reserve (e.g. resent after a dropped connection) must not hold twice.
-    if (!probe && (q.isHeld.get(i.team, i.reservationId) || q.isSettled.get(i.team, i.reservationId))) {
+    if (!probe && q.known.get(i.team, i.reservationId, i.team, i.reservationId)) {
       keep();
       return { ok: true, ...st, left: null };
     }
@@ -210,8 +220,7 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
       rooms.push(i.budgetTokens - st.spent - st.reserved - i.amount);
     }
     if (i.key && i.key.budgetTokens !== null) {
-      const row = q.getKeyState.get(i.key.id) as { period_id: string; spent: number } | undefined;
-      const ks = { spent: row?.period_id === i.key.periodId ? row.spent : 0, reserved: Number(q.keyHeld.get(i.team, i.key.id)) };
+      const ks = { spent: keySpent(i.key.id, i.key.periodId), reserved: Number(q.keyHeld.get(i.team, i.key.id)) };
       if (!probe && ks.spent + ks.reserved + i.amount > i.key.budgetTokens) return refuse({ ok: false, reason: 'budget', scope: 'key', ...ks });
       rooms.push(i.key.budgetTokens - ks.spent - ks.reserved - i.amount);
     }
@@ -231,13 +240,13 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     if (i.grant) grant(i.grant.generationId, i.grant.team, i.now);
     if (q.markSettled.run(i.team, i.reservationId, i.now).changes === 0) return false;
     // Held (even if its lease ran out unswept): release it. Swept or never held: already released.
-    const held = q.unhold.get(i.team, i.reservationId) as { amount: number; counted_at: number | null } | undefined;
-    q.chargeState.run({ team: i.team, periodId: i.periodId, actual: i.actual, release: held?.amount ?? 0 });
-    if (i.key) q.chargeKey.run({ id: i.key.id, periodId: i.key.periodId, actual: i.actual });
+    const held = q.unhold.get(i.team, i.reservationId) as [amount: number, countedAt: number | null] | undefined;
+    q.chargeState.run(i.team, i.periodId, i.actual, held?.[0] ?? 0);
+    if (i.key) q.chargeKey.run(i.key.id, i.key.periodId, i.actual);
     // A token window counted the estimate; it takes the actual cost instead, while its bucket is in the window.
-    if (held && held.counted_at !== null) {
+    if (held && held[1] !== null) {
       for (const scope of i.tokenWindows ?? []) { // absent in settlements journaled before token windows
-        rateWindows.correct(windowScope(i.team, i.key?.id, { scope, limit: 'tokens_per_minute' }), held.counted_at, i.actual - held.amount);
+        rateWindows.correct(windowScope(i.team, i.key?.id, { scope, limit: 'tokens_per_minute' }), held[1], i.actual - held[0]);
       }
     }
     const failed = i.outcome === 'failed' || i.outcome === 'error' ? 1 : 0;
@@ -271,10 +280,7 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     countRejection: async (at) => bumpTx.immediate(at, { requests: 1, rejections: 1 }),
     room: async (input) => conn.writes.run(() => probe(input).left),
     usage: async (team, periodId, now) => usageTx.immediate(team, periodId, now),
-    keySpent: async (_team, keyId, periodId) => {
-      const row = q.getKeyState.get(keyId) as { period_id: string; spent: number } | undefined;
-      return row?.period_id === periodId ? Number(row.spent) : 0;
-    },
+    keySpent: async (_team, keyId, periodId) => keySpent(keyId, periodId),
     outstanding: async (now) => Number(q.outstanding.get(now)),
     addSavings: async (rows) => savingsTx.immediate(rows),
     ledger: async (from, to) => q.ledger.all(from, to) as LedgerRow[],

@@ -39,7 +39,8 @@ export function createSqliteRateWindows(db: Database): SqliteRateWindows {
   const q = {
     expired: db.prepare(`SELECT COUNT(*), COALESCE(SUM(weight), 0) FROM rate_buckets WHERE scope = ? AND bucket <= ?`).raw(),
     trim: db.prepare(`DELETE FROM rate_buckets WHERE scope = ? AND bucket <= ?`),
-    used: db.prepare(`SELECT used FROM rate_totals WHERE scope = ?`).pluck(),
+    // The total and the oldest bucket in one step: most calls find nothing to drop and stop there.
+    usedAndOldest: db.prepare(`SELECT used, (SELECT MIN(bucket) FROM rate_buckets WHERE scope = ?) FROM rate_totals WHERE scope = ?`).raw(),
     addUsed: db.prepare(`
       INSERT INTO rate_totals (scope, used) VALUES (?, ?) ON CONFLICT(scope) DO UPDATE SET used = used + excluded.used`),
     buckets: db.prepare(`SELECT bucket, weight FROM rate_buckets WHERE scope = ? ORDER BY bucket`).raw(),
@@ -51,13 +52,15 @@ export function createSqliteRateWindows(db: Database): SqliteRateWindows {
 
   return {
     used(scope, now) {
+      const row = q.usedAndOldest.get(scope, scope) as [number, number | null] | undefined;
+      if (!row) return 0;
       const last = lastExpiredBucket(now);
-      const [count, freed] = q.expired.get(scope, last) as [number, number];
-      if (count > 0) {
-        q.trim.run(scope, last);
-        q.addUsed.run(scope, -freed);
-      }
-      return Number(q.used.get(scope) ?? 0);
+      const [used, oldest] = row;
+      if (oldest === null || oldest > last) return Number(used);
+      const [, freed] = q.expired.get(scope, last) as [number, number];
+      q.trim.run(scope, last);
+      q.addUsed.run(scope, -freed);
+      return Number(used) - Number(freed);
     },
     retryAfter(scope, used, weight, max, now) {
       for (const [bucket, w] of q.buckets.all(scope) as [number, number][]) {
