@@ -10,6 +10,7 @@ import type { Config } from '../config/schema.js';
 import type { PaidPath } from '../generate/paid-call.js';
 import type { JobStore } from '../generations/job-store.js';
 import type { CachedAnswer } from './cached-answer.js';
+import type { KeyLock } from './replica-flight.js';
 import type { ResponseCache } from './response-cache.js';
 import { planRequest } from './cache-policy.js';
 import { inSpan } from '../telemetry/spans.js';
@@ -73,41 +74,51 @@ export async function cachedGenerate(
     };
   };
 
-  /** The paid path; returns the answer for this request and what identical ones may share. */
-  const goUpstream = async (storeAvailable: boolean): Promise<{ answer: GenerateAnswer; shared: Shared }> => {
+  /** The paid path; returns the answer for this request and what identical ones may share. `lock` (Redis) is let go with the cache write. */
+  const goUpstream = async (storeAvailable: boolean, lock: KeyLock | null = null): Promise<{ answer: GenerateAnswer; shared: Shared }> => {
     // The key travels with a pending job, so its result is cached when a poll or the reconciler sees it end.
     const result = await services.paid.plain(principal, request, facts, plan.write ? plan.key : null);
-    const shared = await cache.remember(plan, result.res.status, result.generation, team, request.model);
+    const shared = await cache.remember(plan, result.res.status, result.generation, team, request.model, lock);
     const outcome = storeAvailable && cache.storeAvailable ? 'miss' : 'bypass';
     return { answer: upstreamAnswer(result, outcome, facts), shared };
   };
 
   if (!plan.read) return (await goUpstream(true)).answer; // no-cache: a fresh answer, still stored
 
-  const found = await inSpan(services.tracer, 'cache.lookup', {}, async (span) => {
-    const result = await cache.lookup(plan.key);
-    span?.setAttribute('gateway.cache_found', Boolean(result.answer));
-    return result;
+  const held = await inSpan(services.tracer, 'cache.lookup', {}, async (span) => {
+    const answer = cache.held(plan.key);
+    span?.setAttribute('gateway.cache_found', Boolean(answer));
+    return answer;
   });
-  if (found.answer) return sharedAnswer(plan.key, found.answer, found.answer.kind === 'pending' ? 'coalesced' : 'hit');
+  if (held) return sharedAnswer(plan.key, held, 'hit');
 
   const bound = services.paid.waitBound(request.model);
   const flight = cache.flights.join(plan.key);
   if (flight) {
     const shared = await inSpan(services.tracer, 'cache.coalesce_wait', { 'gateway.leader': 'replica' }, () => within(flight.shared, bound, cache.timers));
     if (shared) return sharedAnswer(plan.key, shared, 'coalesced');
-    return (await goUpstream(found.available)).answer; // the leader had nothing to share: go ourselves
+    return (await goUpstream(cache.storeAvailable)).answer; // the leader had nothing to share: go ourselves
   }
   return cache.flights.lead(plan.key, async (share) => {
-    const remote = found.available
-      ? await inSpan(services.tracer, 'cache.coalesce_wait', { 'gateway.leader': 'store' }, () => cache.awaitLeader(plan.key, bound))
-      : { lock: null };
+    // The shared store: its answer, or (Redis) the key's lock taken in the same step, or the replica that leads.
+    const look = await inSpan(services.tracer, 'cache.store_lookup', {}, async (span) => {
+      const seen = await cache.look(plan.key);
+      span?.setAttribute('gateway.cache_found', 'answer' in seen);
+      return seen;
+    });
+    if ('answer' in look) {
+      share(look.answer);
+      return sharedAnswer(plan.key, look.answer, look.answer.kind === 'pending' ? 'coalesced' : 'hit');
+    }
+    const remote = 'follow' in look
+      ? await inSpan(services.tracer, 'cache.coalesce_wait', { 'gateway.leader': 'store' }, () => look.follow(bound))
+      : look;
     if ('answer' in remote) {
       share(remote.answer);
       return sharedAnswer(plan.key, remote.answer, 'coalesced');
     }
     try {
-      const { answer, shared } = await goUpstream(found.available);
+      const { answer, shared } = await goUpstream('follow' in look || look.available, remote.lock);
       share(shared);
       return answer;
     } finally {

@@ -3,20 +3,33 @@
 // channel when it is done; the others wait for that (or poll the cache) instead of calling.
 // A lock whose holder died simply expires: nothing here may make a request wait forever.
 // A streamed leader also appends its events to a Redis stream (bounded backlog) and notices
-// on the key's own channel, so followers on other replicas relay them live. Live keys and
-// channels carry the cache key as hash tag: one slot, ready for sharded pub/sub.
+// on the key's own channel, so followers on other replicas relay them live. A key's lock, live
+// backlog and channel carry its cached value's name as hash tag: one slot with the value (one
+// script reads it and takes the lock), ready for sharded pub/sub.
 import type { RedisClient, RedisConnection } from '../store/connection.js';
+import { redisCacheKey, stamped, unstamped } from './redis-cache-store.js';
+import { readOrLeadLua, releaseLua, renewLua } from './redis-flight-scripts.js';
 
 /** A live entry: `lead` a leader's reservation (who pays, should it die), `e` an event, `end` the end. */
 export type LiveField = 'lead' | 'e' | 'end';
 
+/** One look at a key: its stored value (unexpired), or whether the caller now holds its lock. */
+export type Claim = { value: Buffer } | { led: boolean };
+
+/** An answer to store as the lock is let go (the cache's bytes, expiry on the caller's clock). */
+export interface StoreOnRelease {
+  value: Buffer;
+  expiresAt: number;
+  now: number;
+}
+
 export interface FlightCoordinator {
-  /** Takes the lock on `key` for `owner` if nobody holds it; true if the caller leads now. */
-  tryLead(key: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** The key's stored value if unexpired at `now`, else its lock for `owner` if nobody holds it: one atomic step. */
+  readOrLead(key: string, owner: string, ttlMs: number, now: number): Promise<Claim>;
   /** Extends the lock while the leader's call runs; false if it is no longer ours. */
   renew(key: string, owner: string, ttlMs: number): Promise<boolean>;
-  /** Gives the lock up (if still ours) and wakes every waiter on every replica. */
-  release(key: string, owner: string): Promise<void>;
+  /** Stores `store` (if given), gives the lock up (if still ours) and wakes every waiter on every replica: one step. */
+  release(key: string, owner: string, store?: StoreOnRelease): Promise<void>;
   /** Resolves when `key` is announced (or `cancel` is called); subscribe first, then look. */
   listen(key: string): { done: Promise<void>; cancel(): void };
   /** Resolves once the subscription is active, or after `timeoutMs` (polling covers the gap). */
@@ -34,22 +47,35 @@ export interface FlightCoordinator {
   close(): Promise<void>;
 }
 
-/** Takes the lock and clears the key's live backlog (a previous flight's), in one step. */
-const TRY_LEAD = `if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then redis.call('DEL', KEYS[2]) return 1 end return 0`;
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-redis.call('PUBLISH', ARGV[2], ARGV[3]) return 1`;
+// defineCommand: EVALSHA, the script reloaded by ioredis on NOSCRIPT.
+const scripts = {
+  egwFlightReadOrLead: { numberOfKeys: 3, lua: readOrLeadLua },
+  egwFlightRenew: { numberOfKeys: 1, lua: renewLua },
+  egwFlightRelease: { numberOfKeys: 2, lua: releaseLua },
+} as const;
+type Arg = string | number | Buffer;
+interface FlightCommands {
+  egwFlightReadOrLeadBuffer(...args: Arg[]): Promise<Buffer[]>;
+  egwFlightRenew(...args: Arg[]): Promise<number>;
+  egwFlightRelease(...args: Arg[]): Promise<number>;
+}
 
 /** Live backlog kept per stream (entries), and how long it outlives its last entry. */
 const LIVE_MAX_ENTRIES = 10_000;
 const LIVE_TTL_MS = 120_000;
 
+/** The Redis key of a cache key's lock: its value's whole name as hash tag (a name without braces hashes whole), so one slot. */
+export const redisLockKey = (prefix: string, key: string) => `${prefix}cache-lock:{${redisCacheKey(prefix, key)}}`;
+
 export function createRedisFlightCoordinator(conn: RedisConnection): FlightCoordinator {
   const { redis, prefix } = conn;
-  const lockKey = (key: string) => `${prefix}cache-lock:{${key}}`;
+  for (const [name, def] of Object.entries(scripts)) redis.defineCommand(name, def);
+  const call = redis as unknown as FlightCommands;
+  const valueKey = (key: string) => redisCacheKey(prefix, key);
+  const lockKey = (key: string) => redisLockKey(prefix, key);
   const channel = `${prefix}cache-done`;
-  const liveKey = (key: string) => `${prefix}live:{${key}}`;
-  const liveChannel = (key: string) => `${prefix}live:{${key}}:notice`;
+  const liveKey = (key: string) => `${prefix}live:{${valueKey(key)}}`;
+  const liveChannel = (key: string) => `${prefix}live:{${valueKey(key)}}:notice`;
   /** Waiters by key (done announcements) or by live channel name. */
   const waiters = new Map<string, Set<() => void>>();
   let subscriber: RedisClient | null = null;
@@ -97,17 +123,21 @@ export function createRedisFlightCoordinator(conn: RedisConnection): FlightCoord
   };
 
   return {
-    async tryLead(key, owner, ttlMs) {
-      return (await redis.eval(TRY_LEAD, 2, lockKey(key), liveKey(key), owner, ttlMs)) === 1;
+    async readOrLead(key, owner, ttlMs, now) {
+      const [verdict, value] = await call.egwFlightReadOrLeadBuffer(valueKey(key), lockKey(key), liveKey(key), owner, ttlMs, now);
+      const seen = verdict.toString();
+      const bytes = seen === 'value' ? unstamped(value, now) : null; // the script judged it unexpired at `now` already
+      return bytes ? { value: bytes } : { led: seen === 'led' };
     },
     async tryTakeOver(key, owner, ttlMs) {
       return (await redis.set(lockKey(key), owner, 'PX', ttlMs, 'NX')) === 'OK';
     },
     async renew(key, owner, ttlMs) {
-      return (await redis.eval(RENEW, 1, lockKey(key), owner, ttlMs)) === 1;
+      return (await call.egwFlightRenew(lockKey(key), owner, ttlMs)) === 1;
     },
-    async release(key, owner) {
-      await redis.eval(RELEASE, 1, lockKey(key), owner, channel, key);
+    async release(key, owner, store) {
+      const write = store ? [stamped(store.value, store.expiresAt), Math.ceil(store.expiresAt - store.now)] : [];
+      await call.egwFlightRelease(valueKey(key), lockKey(key), owner, channel, key, ...write);
     },
     listen: (key) => wait(key),
     async isLocked(key) {

@@ -11,8 +11,9 @@ import { ttlFor, type CachePlan } from './cache-policy.js';
 import type { CacheStore } from './cache-store.js';
 import { ByteLru } from './memory-lru.js';
 import type { FlightCoordinator, LiveField } from './redis-flight-coordinator.js';
-import { awaitLeader, leadOrFollow, type Leadership, type RemoteFeed, type ReplicaFlightDeps } from './replica-flight.js';
+import { KeyFlight, leadOrFollow, type KeyLock, type Leadership, type RemoteFeed, type ReplicaFlightDeps, type StoreLook } from './replica-flight.js';
 import { SingleFlight, type Shared } from './single-flight.js';
+import { StoreGuard } from './store-guard.js';
 
 export interface ResponseCacheDeps {
   config: Config['cache'];
@@ -41,8 +42,6 @@ interface Held {
   grantedTo: Set<string>;
 }
 
-/** After a store error, the L2 is left alone this long, so an outage does not slow every request. */
-const BACKOFF_MS = 1_000;
 const MAX_GRANT_MEMO = 32;
 
 export class ResponseCache {
@@ -50,44 +49,31 @@ export class ResponseCache {
   readonly l1: ByteLru<Held>;
   /** What a coalescing waiter's wait runs on (its bound is counted on the clock). */
   readonly timers: Timers;
-  private downUntil = 0;
+  private readonly guard: StoreGuard;
 
   constructor(private readonly deps: ResponseCacheDeps) {
     this.l1 = new ByteLru<Held>(deps.config.memory_max_bytes, deps.clock);
     this.timers = deps.timers ?? systemTimers;
+    this.guard = new StoreGuard(deps.config.store_timeout_ms, deps.storeError);
   }
 
   private get now(): number {
     return this.deps.clock.now();
   }
 
-  private available(): boolean {
-    return performance.now() >= this.downUntil;
-  }
-
   /** False while the shared store is failing (and left alone): answers then say `bypass`. */
   get storeAvailable(): boolean {
-    return this.available();
+    return this.guard.available;
   }
 
-  private fail(err: unknown): void {
-    this.downUntil = performance.now() + BACKOFF_MS;
-    this.deps.storeError(err);
-  }
-
-  /** A store call bounded by cache.store_timeout_ms: a slow store counts as a failed one. */
-  private timed<T>(work: Promise<T>): Promise<T> {
-    const ms = this.deps.config.store_timeout_ms;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`cache store did not answer within ${ms} ms`)), ms);
-    });
-    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-  }
 
   private async readStore(key: string): Promise<CachedAnswer | null> {
-    const raw = await this.timed(this.deps.store.get(key, this.now));
-    const answer = raw ? decodeAnswer(raw) : null;
+    const raw = await this.guard.timed(this.deps.store.get(key, this.now));
+    return raw ? this.decode(key, raw) : null;
+  }
+
+  private decode(key: string, raw: Buffer): CachedAnswer | null {
+    const answer = decodeAnswer(raw);
     if (answer?.kind === 'completed') this.hold(key, answer);
     return answer;
   }
@@ -96,42 +82,61 @@ export class ResponseCache {
     this.l1.set(key, { answer, grantedTo: new Set([answer.team]) }, answerBytes(key, answer), answer.expiresAt);
   }
 
+  /** The L1's answer for `key`, if any (completed answers only). */
+  held(key: string): CachedAnswer | null {
+    return this.l1.get(key)?.answer ?? null;
+  }
+
+  /**
+   * The L2 for the request leading `key` on this replica. On Redis one step reads the answer or
+   * takes the key's lock (./replica-flight.ts), so no other replica's answer lands unseen between.
+   */
+  async look(key: string): Promise<StoreLook> {
+    if (!this.guard.available) return { lock: null, available: false };
+    const deps = this.replicaDeps();
+    try {
+      if (!deps) {
+        const answer = await this.readStore(key);
+        return answer ? { answer } : { lock: null, available: true };
+      }
+      const flight = new KeyFlight(deps, key);
+      const seen = await flight.look();
+      if (!seen) return { follow: (boundMs) => flight.follow(boundMs) };
+      return 'answer' in seen ? seen : { lock: seen.lock, available: true };
+    } catch (err) {
+      this.guard.fail(err);
+      return { lock: null, available: false };
+    }
+  }
+
   /** L1, then L2. Pending entries live in L2 only, so every replica sees a job's completion. */
   async lookup(key: string): Promise<Lookup> {
     const held = this.l1.get(key);
     if (held) return { answer: held.answer, available: true };
-    if (!this.available()) return { answer: null, available: false };
+    if (!this.guard.available) return { answer: null, available: false };
     try {
       return { answer: await this.readStore(key), available: true };
     } catch (err) {
-      this.fail(err);
+      this.guard.fail(err);
       return { answer: null, available: false };
     }
   }
 
-  /** Completed answers go to L1 and L2; pending ones to L2 only. */
-  private async write(key: string, answer: CachedAnswer): Promise<void> {
+  /** Completed answers go to L1 and L2; pending ones to L2 only. With the key's lock: stored as it is let go, one step. */
+  private async write(key: string, answer: CachedAnswer, lock: KeyLock | null = null): Promise<void> {
     if (answer.kind === 'completed') this.hold(key, answer);
-    if (!this.available()) return;
+    if (!this.guard.available) return;
     try {
-      await this.timed(this.deps.store.set(key, encodeAnswer(answer), answer.expiresAt, this.now));
+      const value = encodeAnswer(answer);
+      await this.guard.timed(lock ? lock.store(value, answer.expiresAt, this.now) : this.deps.store.set(key, value, answer.expiresAt, this.now));
     } catch (err) {
-      this.fail(err);
+      this.guard.fail(err);
     }
   }
 
-  private completed(json: Record<string, unknown>, facts: GenerationFacts, team: string, model: string, ttlMs: number) {
-    const answer: CachedAnswer = {
-      kind: 'completed',
-      body: sharedBody(json),
-      tokensSaved: facts.tokensSpent,
-      generationId: facts.id,
-      team,
-      model,
-      ttlMs: null,
-      expiresAt: this.now + ttlMs,
-    };
-    return answer;
+  private completed(json: Record<string, unknown>, facts: GenerationFacts, team: string, model: string, ttlMs: number): CachedAnswer {
+    const { id: generationId, tokensSpent: tokensSaved } = facts;
+    return { kind: 'completed', body: sharedBody(json), tokensSaved, generationId, team, model, ttlMs: null, expiresAt: this.now + ttlMs };
   }
 
   private ttl(model: string, json: Record<string, unknown>, override: number | null): number {
@@ -142,14 +147,15 @@ export class ResponseCache {
   /**
    * Keeps what upstream answered the request that went there: completed results (L1 and L2),
    * pending jobs as in flight (L2). Returns what identical requests waiting on it may share.
+   * `lock`, the key's (Redis), is let go with the write.
    */
-  async remember(plan: CachePlan, status: number, facts: GenerationFacts, team: string, model: string): Promise<Shared> {
+  async remember(plan: CachePlan, status: number, facts: GenerationFacts, team: string, model: string, lock: KeyLock | null = null): Promise<Shared> {
     const json = facts.json;
     if (status !== 200 || !json) return null;
     if (facts.status === 'completed') {
       const ttlMs = this.ttl(model, json, plan.ttlOverrideMs);
       const answer = this.completed(json, facts, team, model, ttlMs);
-      if (plan.write && ttlMs > 0) await this.write(plan.key, answer);
+      if (plan.write && ttlMs > 0) await this.write(plan.key, answer, lock);
       return answer;
     }
     const base = { body: sharedBody(json), tokensSaved: 0, generationId: facts.id, team, model, ttlMs: null, expiresAt: 0 };
@@ -161,13 +167,13 @@ export class ResponseCache {
       ttlMs: plan.ttlOverrideMs,
       expiresAt: this.now + this.deps.config.pending_ttl_s * 1000,
     };
-    if (plan.write) await this.write(plan.key, pending);
+    if (plan.write) await this.write(plan.key, pending, lock);
     return pending;
   }
 
   /** A pending job under `key` ended (seen by a poll or the reconciler): cache its result, or forget it. */
   async jobEnded(key: string, team: string, model: string, facts: GenerationFacts): Promise<void> {
-    if (!facts.id || !this.available()) return;
+    if (!facts.id || !this.guard.available) return;
     try {
       const recorded = await this.readStore(key);
       const ours = recorded?.kind === 'pending' && recorded.generationId === facts.id ? recorded : null;
@@ -176,10 +182,10 @@ export class ResponseCache {
         const ttlMs = this.ttl(model, facts.json, ours?.ttlMs ?? null);
         if (ttlMs > 0) await this.write(key, this.completed(facts.json, facts, ours?.team ?? team, model, ttlMs));
       } else if (ours) {
-        await this.timed(this.deps.store.delete(key));
+        await this.guard.timed(this.deps.store.delete(key));
       }
     } catch (err) {
-      this.fail(err);
+      this.guard.fail(err);
     }
   }
 
@@ -197,26 +203,21 @@ export class ResponseCache {
 
   private replicaDeps(): ReplicaFlightDeps | null {
     const coordinator = this.deps.coordinator;
-    if (!coordinator || !this.available()) return null;
+    if (!coordinator || !this.guard.available) return null;
     return {
       coordinator,
       config: this.deps.config,
       clock: this.deps.clock,
       timers: this.timers,
       read: (k: string) => this.readStore(k),
-      timed: <T>(work: Promise<T>) => this.timed(work),
-      onError: (err: unknown) => this.fail(err),
+      decode: (k: string, raw: Buffer) => this.decode(k, raw),
+      timed: (work) => this.guard.timed(work),
+      onError: (err) => this.guard.fail(err),
       storeError: this.deps.storeError,
     };
   }
 
-  /** Cross-replica single-flight (Redis): lead the key, or wait for the replica that does (./replica-flight.ts). */
-  async awaitLeader(key: string, boundMs: number): Promise<Leadership> {
-    const deps = this.replicaDeps();
-    return deps ? awaitLeader(deps, key, boundMs) : { lock: null };
-  }
-
-  /** The same for a stream: lead, take the answer, or follow the leading replica's live events. */
+  /** For a stream: lead the key across replicas, take the answer there, or follow the leading replica's live events. */
   async leadOrFollow(key: string): Promise<Leadership | { remote: RemoteFeed }> {
     const deps = this.replicaDeps();
     return deps ? leadOrFollow(deps, key) : { lock: null };
@@ -224,7 +225,7 @@ export class ResponseCache {
 
   /** True when replicas coordinate through the store (Redis) and it answers. */
   get coordinated(): boolean {
-    return this.deps.coordinator !== null && this.available();
+    return this.deps.coordinator !== null && this.guard.available;
   }
 
   /** Mirrors a streamed leader's entries to other replicas (Redis); null without a coordinator. */

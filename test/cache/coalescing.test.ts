@@ -3,6 +3,7 @@
 // sharing Redis; a waiter whose leader died, or who waited past its bound, calls itself.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cacheKey, GENERATE_ROUTE } from '../../src/cache/cache-key.js';
+import { redisLockKey } from '../../src/cache/redis-flight-coordinator.js';
 import { ManualClock } from '../../src/clock.js';
 import { backends } from '../helpers/backends.js';
 import { startGateway, type HttpAnswer, type TestGateway } from '../helpers/gateway.js';
@@ -103,7 +104,7 @@ describe('coalescing across replicas sharing Redis', () => {
   /** The key's cross-replica lock, as another replica holding it would have set it. */
   const lockOf = (body: Record<string, unknown>) => {
     const store = a.store as Extract<TestGateway['store'], { kind: 'redis' }>;
-    return { redis: store.redis, key: `${store.prefix}cache-lock:{${cacheKey(GENERATE_ROUTE, body, null)}}` };
+    return { redis: store.redis, key: redisLockKey(store.prefix, cacheKey(GENERATE_ROUTE, body, null)) };
   };
 
   it('a waiter whose leader died (its lock left behind) takes over when the lock expires', async () => {

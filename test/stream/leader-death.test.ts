@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { redisLockKey } from '../../src/cache/redis-flight-coordinator.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import type { StoreConnection } from '../../src/store/connection.js';
 import { backends, cleanup, redisUrl } from '../helpers/backends.js';
@@ -100,10 +101,10 @@ describe('a stream leader dies mid-stream on another replica', () => {
     if (!('lock' in leadership) || !leadership.lock) throw new Error('expected to lead');
     const { lock } = leadership;
     expect(lock.lost()).toBe(false);
-    await conn.redis.set(`${conn.prefix}cache-lock:{${key}}`, 'a follower that took over', 'PX', 10_000);
+    await conn.redis.set(redisLockKey(conn.prefix, key), 'a follower that took over', 'PX', 10_000);
     await vi.waitFor(() => expect(lock.lost()).toBe(true), { timeout: 2_000, interval: 10 });
     lock();
-    expect(await conn.redis.get(`${conn.prefix}cache-lock:{${key}}`)).toBe('a follower that took over'); // not released from under it
+    expect(await conn.redis.get(redisLockKey(conn.prefix, key))).toBe('a follower that took over'); // not released from under it
   });
 
   it('upstream finished the dead leader\'s generation: the follower settles it and sends the rest of its text', async () => {
