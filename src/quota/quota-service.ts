@@ -192,8 +192,10 @@ export class QuotaService {
     });
     if (settled) {
       // The ledger above is the money's record; the account hold only guards the floor: a
-      // failure here leaves the hold to its lease and the balance to the next reading.
-      await this.account.settle(reservation.id, actual, now).catch(this.onStoreError);
+      // failure here leaves the hold to its lease and the balance to the next reading. Not
+      // awaited: the hold keeps guarding until it lands, and on Redis it shares a round trip
+      // with the request's next command (the cache write; auto-pipelining).
+      void this.account.settle(reservation.id, actual, now).catch(this.onStoreError);
       if (actual > 0) this.balance.spent(actual, this.onStoreError);
     }
     return settled;
