@@ -164,7 +164,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       reconciler.start();
     });
   }
+  // Closing, in one place and in this order (Fastify would run hooks spread over plugins
+  // last-registered first): streams whose client left are read to their end and settled, the
+  // savings counted until then are written, and what the store could not take is replayed.
+  // The store itself is closed by whoever opened it, after this.
   app.addHook('onClose', async () => {
+    await services.streams.drain();
+    await services.savings.stop();
     unwatch();
     services.auth.stop();
     services.balance.stop();

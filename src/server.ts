@@ -23,11 +23,6 @@ export async function startServer(config: Config, options: { onClose?: () => Pro
   const store = await openStore(config.store.url, storeOptionsOf(config.store));
   const tracing = await startTracing();
   const app = await buildApp({ config, store, logger: log, tracer: tracing?.tracer });
-  app.addHook('onClose', async () => {
-    await store.close();
-    await tracing?.shutdown();
-    await options.onClose?.();
-  });
   const url = await app.listen({ host: config.server.host, port: config.server.port });
   log.info({ url, store: store.kind, upstream: config.upstream.base_url, tracing: tracing !== null }, 'elumenta-gateway listening');
 
@@ -35,6 +30,11 @@ export async function startServer(config: Config, options: { onClose?: () => Pro
     if (err) log.error({ err }, 'shutting down after an error');
     else log.info({ signal }, 'shutting down: finishing in-flight requests');
     await app.close();
+    // The store closes after every onClose hook of the app (Fastify runs them last-registered
+    // first): the savings' last flush and the settlements of streams still draining need it.
+    await store.close();
+    await tracing?.shutdown();
+    await options.onClose?.();
     log.info('stopped');
     await logs.close(LOG_CLOSE_MS);
   });

@@ -90,8 +90,6 @@ async function metricsPlugin(app: FastifyInstance, opts: MetricsPluginOptions): 
   if (opts.background) {
     app.addHook('onReady', async () => savings.start(config.metrics.ledger_flush_ms));
   }
-  // Runs after in-flight requests have finished, so their savings are in the last batch.
-  app.addHook('onClose', async () => savings.stop());
 }
 
 export default fp(metricsPlugin, { name: 'metrics', fastify: '5.x' });

@@ -22,5 +22,4 @@ export async function generateStreamRoutes(app: FastifyInstance, opts: { service
     app.recordGenerate(request, reply);
     logRequest(request, reply, { detached: true });
   });
-  app.addHook('onClose', async () => services.streams.drain());
 }
