@@ -3,7 +3,7 @@
 // close, so the hit path never waits on the store. A crash loses at most one interval of
 // these counts, never a charge (charges are written by settlement, atomically).
 import type { Clock } from '../clock.js';
-import type { QuotaStore, SavingsRow } from '../quota/quota-store.js';
+import { SavingsNotWritten, type QuotaStore, type SavingsRow } from '../quota/quota-store.js';
 import { ledgerDay } from '../quota/periods.js';
 
 export type SavingKind = 'hit' | 'coalesced';
@@ -70,7 +70,10 @@ export class SavingsLedger {
       await this.store.addSavings([...batch.values()]);
     } catch (err) {
       this.onError(err);
+      // What was written stays written: only the rest is kept for the next flush.
+      const unwritten = err instanceof SavingsNotWritten ? new Set(err.unwritten) : null;
       for (const [key, row] of batch) {
+        if (unwritten && !unwritten.has(row)) continue;
         const now = this.pending.get(key);
         if (!now) this.pending.set(key, row);
         else {

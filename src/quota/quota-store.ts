@@ -107,8 +107,22 @@ export interface QuotaStore {
   keySpent(team: string, keyId: string, periodId: string): Promise<number>;
   /** Outstanding reservations across all teams (a gauge). */
   outstanding(now: number): Promise<number>;
-  /** Adds counts that cost nothing (cache hits, coalesced answers), batched by the caller. */
+  /**
+   * Adds counts that cost nothing (cache hits, coalesced answers), batched by the caller. When
+   * only some rows were written (rows of different teams are separate writes on Redis), it
+   * rejects with SavingsNotWritten naming the others, so a retry does not count the rest twice.
+   */
   addSavings(rows: SavingsRow[]): Promise<void>;
   /** Ledger rows with from <= day <= to (YYYY-MM-DD, inclusive). */
   ledger(from: string, to: string): Promise<LedgerRow[]>;
+}
+
+/** Some rows of an addSavings batch were not written (the others were): retry these only. */
+export class SavingsNotWritten extends Error {
+  constructor(
+    readonly unwritten: SavingsRow[],
+    override readonly cause: unknown,
+  ) {
+    super(`${unwritten.length} ledger savings rows were not written`);
+  }
 }

@@ -6,8 +6,10 @@ import { ReplicasBehind, type RedisConnection } from '../store/connection.js';
 import { extendLua, ledgerAddLua, reserveLua, settleLua, usageLua } from './lua/quota-scripts.js';
 import { COUNTERS, emptyCounters } from '../ledger/counters.js';
 import { ledgerDay } from './periods.js';
-import type {
-  LedgerCounters, LedgerPlace, LedgerRow, LimitScope, QuotaStore, RateLimitName, RateWindow, ReserveInput, ReserveResult,
+import {
+  SavingsNotWritten,
+  type LedgerCounters, type LedgerPlace, type LedgerRow, type LimitScope, type QuotaStore, type RateLimitName, type RateWindow,
+  type ReserveInput, type ReserveResult,
 } from './quota-store.js';
 
 /** How long a reservation's record outlives its lease or settlement, to recognise a second settle (see the SQLite store). */
@@ -199,13 +201,15 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
 
     async addSavings(rows) {
       // Each row is atomic on its team's slot; rows of different teams cannot share a script.
-      await Promise.all(
+      const outcomes = await Promise.allSettled(
         rows.map((r) =>
           ledgerAdd(r, {
             requests: r.hits + r.coalesced, hits: r.hits, coalesced: r.coalesced, tokens_saved: r.tokens_saved,
           }),
         ),
       );
+      const failed = outcomes.flatMap((o, n) => (o.status === 'rejected' ? [{ row: rows[n], reason: o.reason as unknown }] : []));
+      if (failed.length > 0) throw new SavingsNotWritten(failed.map((f) => f.row), failed[0].reason);
     },
 
     async ledger(from, to) {
