@@ -32,7 +32,7 @@ export const configSchema = z
         port: z.number().int().min(0).max(65535).default(8080),
         body_limit_bytes: z.number().int().positive().default(1_048_576),
         trust_proxy: z.boolean().default(false),
-        shutdown_timeout_ms: ms.default(30_000),
+        shutdown_timeout_ms: ms.default(310_000),
       })
       .strict()
       .prefault({}),
@@ -191,6 +191,14 @@ export const configSchema = z
         code: 'custom',
         path: ['quota', 'lease_ms'],
         message: `must be longer than the longest upstream timeout (${longest} ms)`,
+      });
+    }
+    // Cut off by the end of the grace, a request upstream still answers would be charged and never recorded.
+    if (config.server.shutdown_timeout_ms <= longest) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['server', 'shutdown_timeout_ms'],
+        message: `must be longer than the longest upstream timeout (${longest} ms): in-flight requests are waited for, not cut off`,
       });
     }
   });
