@@ -173,6 +173,25 @@ export class PaidPath {
     return { res, generation: generation?.status ? generation : null };
   }
 
+  /**
+   * Polls a generation the gateway must account for now (a cut stream, a dead leader's).
+   * When upstream cannot be read (unreachable, or an error status after the client's own
+   * retries), the generation may still have been charged: it comes back pending and not `read`,
+   * to be kept as a job the reconciler polls until it ends, never left to a lease (`onUnread`
+   * hears why). Null when upstream does not know the id (404): nothing will settle it.
+   */
+  async pollOwed(id: string, onUnread: (reason: unknown) => void): Promise<{ generation: GenerationFacts; read: boolean } | null> {
+    try {
+      const { res, generation } = await this.poll(id);
+      if (generation) return { generation, read: true };
+      if (res.status === 404) return null;
+      onUnread(new Error(`upstream answered ${res.status}`));
+    } catch (err) {
+      onUnread(err);
+    }
+    return { generation: { id, status: 'pending', tokensSpent: 0, json: null }, read: false };
+  }
+
   /** A recorded job was seen to end (by a poll or the reconciler): account for it and forget it. */
   async finishJob(job: PendingJob, facts: GenerationFacts): Promise<void> {
     const { jobs, storeError } = this.deps;

@@ -1,8 +1,9 @@
 // A stream upstream cut before its end event: the generation may still have finished and been
 // charged. Its id (from generation_start) lets the gateway ask upstream; what it says settles
 // the reservation, and a completed result whose text continues what the clients already have
-// is sent as the rest of the stream. Without an id the charge stays reserved as outcome-unknown.
-import type { GenerationFacts } from '../generate/generation.js';
+// is sent as the rest of the stream. A poll that fails keeps it as a pending job the reconciler
+// settles once upstream answers. Without an id (or with one upstream does not know) the charge
+// stays reserved as outcome-unknown.
 import type { Reservation } from '../quota/quota-service.js';
 import type { Broadcast, StreamResult } from './broadcast.js';
 import { doneEvent, jsonEvent } from './sse-parser.js';
@@ -17,19 +18,11 @@ export interface BrokenStream {
   cacheKey: string | null;
 }
 
-async function pollGeneration(services: Pick<PumpServices, 'paid' | 'log'>, id: string): Promise<GenerationFacts | null> {
-  try {
-    return (await services.paid.poll(id)).generation;
-  } catch (err) {
-    services.log.warn({ err, generation_id: id }, 'poll after a broken stream failed');
-    return null;
-  }
-}
-
 export async function settleBrokenStream(services: Pick<PumpServices, 'paid' | 'log'>, broken: BrokenStream): Promise<StreamResult> {
   const { broadcast, reservation, generationId: id, text } = broken;
   const cut: StreamResult = { status: 'unknown', generationId: id, text, tokensSpent: 0, clean: false, body: null };
-  const generation = id === null ? null : await pollGeneration(services, id);
+  const unread = (err: unknown) => services.log.warn({ err, generation_id: id }, 'poll after a broken stream failed: kept as a pending job');
+  const generation = id === null ? null : (await services.paid.pollOwed(id, unread))?.generation;
   if (!generation) {
     await services.paid.unknown(reservation);
     return cut;

@@ -1,42 +1,17 @@
 // A stream upstream cut after its generation_start (the generation finished and was charged)
 // whose poll then fails: the id is known, so the charge must still reach the ledger once
 // upstream answers polls again (as a pending job the reconciler ends), never be left to a lease.
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
+import { backends } from '../helpers/backends.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { pollFaultProxy, type PollFaultProxy } from '../helpers/poll-fault-proxy.js';
 import { openStream } from './sse-client.js';
 
-/** Forwards everything to the simulator, except generation polls while `failPolls` (500). */
-async function pollFaultProxy(sim: Simulator): Promise<{ url: string; failPolls: boolean; close(): Promise<void> }> {
-  const state = { failPolls: false };
-  const server: Server = createServer((req, res) => {
-    if (state.failPolls && req.method === 'GET' && /^\/api\/v2\/generate\/[^/]+$/.test(req.url ?? '')) {
-      res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"provider_error","message":"down","details":{}}');
-      return;
-    }
-    const target = new URL(sim.url);
-    const out = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-      up.on('close', () => up.complete || res.destroy()); // a cut upstream is cut here too
-    });
-    out.on('error', () => res.destroy());
-    req.pipe(out);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return Object.assign(state, {
-    url,
-    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
-  });
-}
-
-describe('a broken stream whose poll fails', () => {
+describe.each(backends)('a broken stream whose poll fails, on $name', ({ name }) => {
   let gw: TestGateway;
   let sim: Simulator;
-  let proxy: Awaited<ReturnType<typeof pollFaultProxy>>;
+  let proxy: PollFaultProxy;
   afterEach(async () => {
     await gw.close();
     await proxy.close();
@@ -46,16 +21,34 @@ describe('a broken stream whose poll fails', () => {
   it('is settled with what upstream charged once polls work again', async () => {
     sim = await startSimulator();
     proxy = await pollFaultProxy(sim);
-    gw = await startGateway({ sim, config: { upstream: { base_url: proxy.url } } });
+    gw = await startGateway({ backend: name, sim, config: { upstream: { base_url: proxy.url } } });
     const key = await gw.team('ml');
     proxy.failPolls = true;
-    const s = await openStream(gw.url, '/api/v2/generate/stream', key, { model: 'claude-opus-4.5', prompt: 'z [stream-break]' });
+    const body = { model: 'claude-opus-4.5', prompt: 'z [stream-break]' };
+    const s = await openStream(gw.url, '/api/v2/generate/stream', key, body);
     await s.rest().catch(() => []);
     await gw.app.services.streams.drain();
     expect(gw.sim.tokensCharged()).toBe(6); // upstream finished and charged it
+    expect(proxy.failed).toBeGreaterThan(0);
+    // Kept as a pending job: its estimate stays reserved while polls still fail.
+    const [job] = await gw.app.services.jobs.list(10);
+    expect(job).toMatchObject({ reservation: { team: 'ml' } });
+    expect(await gw.app.reconciler.runOnce()).toBe(0);
+    expect(await gw.usage('ml')).toMatchObject({ spent: 0, reserved: job.reservation.amount });
+
     proxy.failPolls = false;
-    await gw.app.reconciler.runOnce();
+    expect(await gw.app.reconciler.runOnce()).toBe(1);
     // On main: spent 0, the 6 tokens left reserved as outcome-unknown until the lease returns them.
     expect(await gw.usage('ml')).toMatchObject({ spent: 6, reserved: 0 });
+    // Settled once: the job is gone, a second pass finds nothing, the ledger says what upstream charged.
+    expect(await gw.app.services.jobs.list(10)).toEqual([]);
+    expect(await gw.app.reconciler.runOnce()).toBe(0);
+    const rows = await gw.app.services.quotaStore.ledger('2000-01-01', '2999-12-31');
+    expect(rows.reduce((sum, row) => sum + row.tokens_spent, 0)).toBe(gw.sim.tokensCharged());
+    expect(await gw.usage('ml')).toMatchObject({ spent: gw.sim.tokensCharged(), reserved: 0 });
+    // The job's result was cached under the request's key: a retry is free.
+    const retry = await gw.api('POST', '/api/v2/generate', key, body);
+    expect(retry.headers['x-gateway-cache']).toBe('hit');
+    expect(gw.sim.tokensCharged()).toBe(6);
   });
 });
