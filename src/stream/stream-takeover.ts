@@ -1,6 +1,8 @@
 // A stream leader on another replica died mid-stream: the follower holding its lock finishes the
 // stream here, from the dead leader's generation if upstream finished it (settling it on the
 // dead leader's reservation), else with its own paid call continuing the text the clients have.
+// A dead leader's generation that upstream cannot be asked about is never paid for twice: it is
+// kept as a pending job and the stream is cut, as when upstream fails a live leader.
 import { within, type FlightHandle, type Shared } from '../cache/single-flight.js';
 import type { GenerationFacts } from '../generate/generation.js';
 import { Broadcast, type StreamResult, type Subscriber } from './broadcast.js';
@@ -37,12 +39,12 @@ export async function takeOverStream(takeover: Takeover, lost: LostLeader): Prom
   }
   try {
     const adopted = await adoptGeneration(ctx, lost);
-    if (adopted) {
+    if (adopted === 'own call') {
+      shared = await continueWithOwnCall(takeover, lost);
+    } else if (adopted !== 'cut') {
       finishFrom(broadcast, lost.text, adopted);
       shared = await remember(ctx, adopted, lost.reservation!.team);
-    } else {
-      shared = await continueWithOwnCall(takeover, lost);
-    }
+    } // cut: nothing more is sent (below), and a retry finds the job's result cached once it ends
   } catch (err) {
     ctx.services.log.error({ err }, 'taking over a stream whose leader died failed');
   } finally {
@@ -53,27 +55,31 @@ export async function takeOverStream(takeover: Takeover, lost: LostLeader): Prom
 }
 
 /**
- * The dead leader's generation as upstream ended it, settled on its reservation (idempotent:
- * the reservation id is the key), if it completed; null when it cannot be known, failed, or
- * still runs past the wait bound (its reservation is then left to its lease).
+ * What becomes of the dead leader's generation, settled on its reservation (idempotent: the
+ * reservation id is the key): completed, the follower finishes the stream from it; failed,
+ * unknown upstream, or still running past the wait bound (kept as a pending job, its charge
+ * settled when it ends), the follower makes its own call. Unreadable (upstream down after the
+ * client's retries), it is kept as a pending job and the stream is cut: a second paid call
+ * would most likely fail too, and if it did not, the team would pay twice for one answer.
  */
-async function adoptGeneration(ctx: StreamContext, lost: LostLeader): Promise<GenerationFacts | null> {
+async function adoptGeneration(ctx: StreamContext, lost: LostLeader): Promise<GenerationFacts | 'own call' | 'cut'> {
   const { services, parsed } = ctx;
   const { reservation, generationId } = lost;
-  if (!reservation || !generationId) return null;
+  if (!reservation || !generationId) return 'own call';
   const deadline = services.clock.now() + services.paid.waitBound(parsed.model);
+  const unread = (err: unknown) => services.log.warn({ err, generation_id: generationId }, 'poll of a dead leader\'s generation failed: kept as a pending job');
   for (;;) {
-    const generation = await services.paid.poll(generationId).then(
-      (polled) => polled.generation,
-      () => null,
-    );
-    if (!generation) return null;
-    if (generation.status !== 'pending') {
-      await services.paid.applyOutcome(reservation, generation, null);
-      return generation.status === 'completed' ? generation : null;
+    const polled = await services.paid.pollOwed(generationId, unread);
+    if (!polled) return 'own call';
+    const { generation, read } = polled;
+    if (generation.status === 'pending' && read && services.clock.now() < deadline) {
+      await within(NEVER, services.config.cache.poll_ms, services.cache.timers); // the next poll, on the injected timers
+      continue;
     }
-    if (services.clock.now() >= deadline) return null;
-    await within(NEVER, services.config.cache.poll_ms, services.cache.timers); // the next poll, on the injected timers
+    // A job ending later caches its result under the key, so a retry of a cut stream is a free hit.
+    await services.paid.applyOutcome(reservation, generation, generation.status === 'pending' ? (ctx.plan?.key ?? null) : null);
+    if (generation.status === 'completed') return generation;
+    return read ? 'own call' : 'cut';
   }
 }
 
