@@ -19,7 +19,7 @@ export class Reconciler {
     const interval = config.quota.reconcile_interval_ms;
     if (!(await jobs.tryLock('reconciler', this.owner, interval * 3, clock.now()))) return 0;
     let settled = 0;
-    for (const job of await jobs.list(BATCH)) {
+    for (const job of (await jobs.list(BATCH, null)).jobs.slice(0, BATCH)) {
       try {
         const { res, generation } = await paid.poll(job.generation_id);
         if (res.status === 404) {
