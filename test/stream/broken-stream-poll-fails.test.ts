@@ -31,7 +31,7 @@ describe.each(backends)('a broken stream whose poll fails, on $name', ({ name })
     expect(gw.sim.tokensCharged()).toBe(6); // upstream finished and charged it
     expect(proxy.failed).toBeGreaterThan(0);
     // Kept as a pending job: its estimate stays reserved while polls still fail.
-    const [job] = await gw.app.services.jobs.list(10);
+    const [job] = (await gw.app.services.jobs.list(10, null)).jobs;
     expect(job).toMatchObject({ reservation: { team: 'ml' } });
     expect(await gw.app.reconciler.runOnce()).toBe(0);
     expect(await gw.usage('ml')).toMatchObject({ spent: 0, reserved: job.reservation.amount });
@@ -41,7 +41,7 @@ describe.each(backends)('a broken stream whose poll fails, on $name', ({ name })
     // On main: spent 0, the 6 tokens left reserved as outcome-unknown until the lease returns them.
     expect(await gw.usage('ml')).toMatchObject({ spent: 6, reserved: 0 });
     // Settled once: the job is gone, a second pass finds nothing, the ledger says what upstream charged.
-    expect(await gw.app.services.jobs.list(10)).toEqual([]);
+    expect((await gw.app.services.jobs.list(10, null)).jobs).toEqual([]);
     expect(await gw.app.reconciler.runOnce()).toBe(0);
     const rows = await gw.app.services.quotaStore.ledger('2000-01-01', '2999-12-31');
     expect(rows.reduce((sum, row) => sum + row.tokens_spent, 0)).toBe(gw.sim.tokensCharged());

@@ -94,7 +94,7 @@ describe('a stream leader dies mid-stream and its generation\'s outcome is not k
     expect(events.some((e) => e?.type === 'generation_end')).toBe(false);
     expect(proxy!.failed).toBeGreaterThan(0);
     expect(sim!.callsFor(body)).toBe(1);
-    const [job] = await gw.app.services.jobs.list(10);
+    const [job] = (await gw.app.services.jobs.list(10, null)).jobs;
     expect(job).toMatchObject({ generation_id: String(seen[0].id), reservation: { team: 'ml' } });
 
     sim!.holdStreams(false); // upstream goes on with the dead leader's generation and charges it
@@ -116,8 +116,8 @@ describe('a stream leader dies mid-stream and its generation\'s outcome is not k
     const { gw, body, relayed, seen, kill } = await leaderDies({ upstream: { timeouts: { text: timeouts } } });
     await kill();
     // Polled as pending until the wait bound, then kept as a job before the follower's own call.
-    await vi.waitFor(async () => expect(await gw.app.services.jobs.list(10)).toHaveLength(1), { timeout: 10_000, interval: 20 });
-    const [job] = await gw.app.services.jobs.list(10);
+    await vi.waitFor(async () => expect((await gw.app.services.jobs.list(10, null)).jobs).toHaveLength(1), { timeout: 10_000, interval: 20 });
+    const [job] = (await gw.app.services.jobs.list(10, null)).jobs;
     expect(job).toMatchObject({ generation_id: String(seen[0].id), reservation: { team: 'ml' } });
     sim!.holdStreams(false); // both the dead leader's generation and the follower's call go on
     const events = [...seen, ...(await relayed.rest())];
