@@ -6,8 +6,17 @@ import { systemTimers, type Timers } from '../clock.js';
 import type { Broadcast } from '../stream/broadcast.js';
 import type { CachedAnswer } from './cached-answer.js';
 
-/** What a flight hands its waiters: an answer to share, or null (no shareable answer: go yourself). */
+/** What a flight hands its waiters: an answer to share, or null (none: they try the key's next flight). */
 export type Shared = CachedAnswer | null;
+
+/** A waiter whose leaders end with nothing to share tries this many flights before going alone. */
+export const JOIN_ATTEMPTS = 3;
+
+/** What a waiter makes of a flight that ended with nothing for it: try the key's next flight. */
+export const AGAIN = Symbol('again');
+
+/** Where `meet` leaves a request: what it made of a flight, or its turn to call upstream (`handle` null: alone, outside any flight). */
+export type Met<T> = { made: T } | { handle: FlightHandle | null };
 
 export interface Flight {
   /** Resolves with the answer as soon as it is known (or null). */
@@ -50,17 +59,40 @@ export class SingleFlight {
   }
 
   /**
-   * Runs `work` as the flight for `key`. `work` calls `share` as soon as its answer is known,
+   * The one way a request meets its key's flights here, plain or streamed. It waits on the one in
+   * progress (`wait`: what it makes of it, AGAIN if it ended with nothing to share, null to stop
+   * waiting); with none, it leads: a flight (carrying `broadcast`) is opened for it in the same
+   * step as the look, so of twins let down together one leads and the others wait on it. After
+   * JOIN_ATTEMPTS flights, or once it stops waiting, it leads a new flight if none is there, else
+   * goes alone (handle null: past its bound on a leader still at it).
+   */
+  async meet<T>(key: string, wait: (flight: Flight) => Promise<T | typeof AGAIN | null>, broadcast: Broadcast | null = null): Promise<Met<T>> {
+    for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
+      const flight = this.join(key);
+      if (!flight) return { handle: this.open(key, broadcast) };
+      const made = await wait(flight);
+      if (made === null) break;
+      if (made !== AGAIN) return { made };
+    }
+    return { handle: this.join(key) ? null : this.open(key, broadcast) };
+  }
+
+  /**
+   * Runs `work` as the flight `handle` (from `meet`). `work` calls `share` as soon as its answer is known,
    * so waiters need not wait for the rest of its work; if it never does (or throws), waiters get null.
    */
-  async lead<T>(key: string, work: (share: (answer: Shared) => void) => Promise<T>): Promise<T> {
-    const handle = this.open(key);
+  async lead<T>(handle: FlightHandle, work: (share: (answer: Shared) => void) => Promise<T>): Promise<T> {
     try {
       return await work(handle.share);
     } finally {
       handle.share(null);
     }
   }
+}
+
+/** Waits for `flight`'s answer at most `ms`: the answer, AGAIN if it ended with none to share, null while still in flight. */
+export function awaitFlight(flight: Flight, ms: number, timers: Timers = systemTimers): Promise<CachedAnswer | typeof AGAIN | null> {
+  return within(flight.shared.then((shared) => shared ?? AGAIN), ms, timers);
 }
 
 /** Waits for `promise` at most `ms` (on `timers`: real ones unless a test injects its clock); null on timeout. */

@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { planRequest } from '../cache/cache-policy.js';
 import type { CachedAnswer } from '../cache/cached-answer.js';
 import type { RemoteFeed } from '../cache/replica-flight.js';
-import { within, type FlightHandle } from '../cache/single-flight.js';
+import { AGAIN, awaitFlight, type Flight, type FlightHandle } from '../cache/single-flight.js';
 import type { GenerateRequest } from '../generate/request-body.js';
 import { Broadcast, type OpenOutcome } from './broadcast.js';
 import { ClientSubscriber } from './client-subscriber.js';
@@ -17,9 +17,6 @@ import { replayableBody, replayHit } from './replay-hit.js';
 import type { StreamContext, StreamServices } from './stream-context.js';
 import { relayableHeaders, SseWriter } from './sse-writer.js';
 import { takeOverStream } from './stream-takeover.js';
-
-/** A leader that fails for reasons of its own (its quota) hands over; followers try this often before going alone. */
-const JOIN_ATTEMPTS = 3;
 
 export async function serveStream(
   services: StreamServices,
@@ -33,37 +30,43 @@ export async function serveStream(
   const ctx: StreamContext = { services, request, reply, parsed, variant, plan };
   const { cache } = services;
   let storeAvailable = true;
+  const broadcast = new Broadcast();
+  let handle: FlightHandle | null = null;
   if (plan?.read) {
     const found = await cache.lookup(plan.key);
     storeAvailable = found.available;
     const hit = found.answer && replayed(ctx, plan.key, found.answer, 'hit');
     if (hit) return hit;
-    for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
-      const flight = cache.flights.join(plan.key);
-      if (!flight) break;
-      if (flight.broadcast) {
-        const opened = await flight.broadcast.opened;
-        if (opened.kind !== 'retry') return follow(ctx, flight.broadcast, opened);
-        continue;
-      }
-      // A plain twin in flight: its answer, replayed as SSE (no answer to share: go ourselves).
-      // On Redis the key's lock says who really leads (that twin may itself wait on another replica's stream).
-      if (cache.coordinated) break;
-      const shared = await within(flight.shared, services.paid.waitBound(parsed.model), cache.timers);
-      const answer = shared && replayed(ctx, plan.key, shared, 'coalesced');
-      if (answer) return answer;
-      break;
-    }
-  }
+    // With no twin in flight its flight is registered in the same step as that look: the next identical request, plain or streamed, finds it.
+    const met = await cache.flights.meet(plan.key, (flight) => joinTwin(ctx, flight), broadcast);
+    if ('made' in met) return met.made.reply;
+    handle = met.handle;
+  } else if (plan && !cache.flights.join(plan.key)) handle = cache.flights.open(plan.key, broadcast);
   request.facts.cache = plan && storeAvailable ? 'miss' : 'bypass';
-  const broadcast = new Broadcast();
-  // Registered with no await since the last look: the next identical request, plain or streamed, finds it.
-  const handle = plan && !cache.flights.join(plan.key) ? cache.flights.open(plan.key, broadcast) : null;
   if (!plan?.read || !storeAvailable) return leadStream(ctx, broadcast, handle, null);
   const across = await cache.leadOrFollow(plan.key);
   if ('lock' in across) return leadStream(ctx, broadcast, handle, across.lock);
   if ('answer' in across) return handOver(ctx, broadcast, handle, across.answer);
   return relayFromReplica(ctx, broadcast, handle, across.remote);
+}
+
+/**
+ * An identical request in flight here: a stream, relay its events (AGAIN if its leader failed for
+ * reasons of its own, its quota); a plain one, its answer replayed as SSE (AGAIN if it had none to
+ * share). Null: lead (on Redis the key's lock says who really leads a plain twin, which may itself
+ * wait on another replica's stream). The reply is wrapped: a FastifyReply is a thenable.
+ */
+async function joinTwin(ctx: StreamContext, flight: Flight): Promise<{ reply: FastifyReply | Promise<FastifyReply> } | typeof AGAIN | null> {
+  const { cache, paid } = ctx.services;
+  if (flight.broadcast) {
+    const opened = await flight.broadcast.opened;
+    return opened.kind === 'retry' ? AGAIN : { reply: follow(ctx, flight.broadcast, opened) };
+  }
+  if (cache.coordinated) return null;
+  const shared = await awaitFlight(flight, paid.waitBound(ctx.parsed.model), cache.timers);
+  if (shared === AGAIN || shared === null) return shared;
+  const reply = replayed(ctx, ctx.plan!.key, shared, 'coalesced');
+  return reply && { reply };
 }
 
 /** A shared answer replayed as SSE, if it is text; null otherwise (the caller goes on). */

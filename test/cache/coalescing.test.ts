@@ -1,6 +1,7 @@
 // Single-flight: identical requests that arrive while the first is in flight wait for its
 // answer instead of calling upstream, within one process (both backends) and across replicas
-// sharing Redis; a waiter whose leader died, or who waited past its bound, calls itself.
+// sharing Redis; a waiter whose leader ended with nothing to share waits on the key's next
+// flight; one whose leader died takes over, and one who waited past its bound calls itself.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cacheKey, GENERATE_ROUTE } from '../../src/cache/cache-key.js';
 import { redisLockKey } from '../../src/cache/redis-flight-coordinator.js';
@@ -50,14 +51,19 @@ describe.each(backends)('coalescing on one $name instance', ({ name }) => {
     expect((await generate(gw, keys[0], body)).headers['x-gateway-cache']).toBe('miss');
   });
 
-  it('an upstream error is not shared: each waiter makes its own call', async () => {
+  it('an upstream error is not shared: one waiter calls again and the others share its answer', async () => {
     const body = { model: 'gpt-5', prompt: unique('errors') };
+    const charged = gw.sim.tokensCharged();
+    const spent = (await usage(gw, 't1')).spent;
     gw.sim.injectFault(500, 1);
     const answers = await Promise.all(Array.from({ length: 4 }, () => generate(gw, keys[1], body)));
-    // The leader got the 500 (passed through); the others were not handed it and went themselves.
+    // The leader got the 500 (passed through); the others were not handed it: one of them led the key's next flight.
     expect(answers.filter((a) => a.status === 500)).toHaveLength(1);
     expect(answers.filter((a) => a.status === 200)).toHaveLength(3);
-    expect(gw.sim.callsFor(body)).toBeGreaterThanOrEqual(2);
+    expect(outcomes(answers.filter((a) => a.status === 200))).toEqual({ miss: 1, coalesced: 2 });
+    expect(gw.sim.callsFor(body)).toBe(2);
+    expect(gw.sim.tokensCharged() - charged).toBe(2);
+    expect((await usage(gw, 't1')).spent - spent).toBe(2);
   });
 });
 
