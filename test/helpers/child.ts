@@ -5,6 +5,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 export interface ChildGateway {
   proc: ChildProcess;
@@ -38,11 +39,23 @@ export function cliArgs(args: string[]): string[] {
   return [`${root}dist/cli/index.js`, ...args];
 }
 
+/**
+ * Children still running: a test that fails before it stops its child must not leave a gateway
+ * behind. Registered when a test file imports this module, so it runs after that file's tests.
+ */
+const running = new Set<ChildProcess>();
+afterAll(() => {
+  for (const proc of running) proc.kill('SIGKILL');
+});
+
 export function runCli(args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, cliArgs(args), {
+  const proc = spawn(process.execPath, cliArgs(args), {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
+  return proc;
 }
 
 export async function startChildGateway(env: Record<string, string>): Promise<ChildGateway> {
