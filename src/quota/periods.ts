@@ -35,31 +35,46 @@ function zonedMidnight(y: number, m: number, d: number, timeZone: string): numbe
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
+const TOTAL: PeriodInfo = Object.freeze({ id: 'total', resetsAt: null });
+
+interface KnownPeriod {
+  info: PeriodInfo;
+  startMs: number;
+  endMs: number;
+}
+
+/**
+ * The period last computed per (period, zone), reused while `now` stays inside it: reading the
+ * zone's wall clock takes about 30 µs (Intl), and every reserve and settle asks twice.
+ */
+const known = new Map<string, KnownPeriod>();
+
 export function periodOf(period: BudgetPeriod, now: number, timeZone = 'UTC'): PeriodInfo {
-  if (period === 'total') return { id: 'total', resetsAt: null };
+  if (period === 'total') return TOTAL;
+  const name = `${period}\0${timeZone}`;
+  let hit = known.get(name);
+  if (!hit || now < hit.startMs || now >= hit.endMs) {
+    hit = computePeriod(period, now, timeZone);
+    known.set(name, hit);
+  }
+  return hit.info;
+}
+
+/** The period holding `now`: its id, and its bounds as UTC instants (start inclusive, end exclusive). */
+function computePeriod(period: Exclude<BudgetPeriod, 'total'>, now: number, timeZone: string): KnownPeriod {
   const { y, m, d } = wallClock(now, timeZone);
-  if (period === 'day') {
-    const next = new Date(Date.UTC(y, m - 1, d + 1));
-    return {
-      id: `day:${y}-${pad(m)}-${pad(d)}`,
-      resetsAt: new Date(zonedMidnight(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), timeZone)).toISOString(),
-    };
-  }
-  if (period === 'month') {
-    const ny = m === 12 ? y + 1 : y;
-    const nm = m === 12 ? 1 : m + 1;
-    return { id: `month:${y}-${pad(m)}`, resetsAt: new Date(zonedMidnight(ny, nm, 1, timeZone)).toISOString() };
-  }
+  const at = (first: Date, next: Date, id: string): KnownPeriod => {
+    const endMs = zonedMidnight(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), timeZone);
+    const startMs = zonedMidnight(first.getUTCFullYear(), first.getUTCMonth() + 1, first.getUTCDate(), timeZone);
+    return { info: Object.freeze({ id, resetsAt: new Date(endMs).toISOString() }), startMs, endMs };
+  };
+  if (period === 'day') return at(new Date(Date.UTC(y, m - 1, d)), new Date(Date.UTC(y, m - 1, d + 1)), `day:${y}-${pad(m)}-${pad(d)}`);
+  if (period === 'month') return at(new Date(Date.UTC(y, m - 1, 1)), new Date(Date.UTC(y, m, 1)), `month:${y}-${pad(m)}`);
   // ISO weeks start on Monday; the id is the date of that Monday.
   const weekday = (new Date(Date.UTC(y, m - 1, d)).getUTCDay() + 6) % 7;
   const monday = new Date(Date.UTC(y, m - 1, d - weekday));
   const nextMonday = new Date(Date.UTC(y, m - 1, d - weekday + 7));
-  return {
-    id: `week:${monday.getUTCFullYear()}-${pad(monday.getUTCMonth() + 1)}-${pad(monday.getUTCDate())}`,
-    resetsAt: new Date(
-      zonedMidnight(nextMonday.getUTCFullYear(), nextMonday.getUTCMonth() + 1, nextMonday.getUTCDate(), timeZone),
-    ).toISOString(),
-  };
+  return at(monday, nextMonday, `week:${monday.getUTCFullYear()}-${pad(monday.getUTCMonth() + 1)}-${pad(monday.getUTCDate())}`);
 }
 
 const DAY_MS = 86_400_000;
