@@ -37,7 +37,7 @@ async function stop(server: ServerProcess): Promise<void> {
   await server.close();
 }
 
-/** A gateway process with two teams: `bench` (a budget no run exhausts) and `broke` (budget 0). */
+/** A gateway process with two teams: `bench` (a monthly budget, the default period, that no run exhausts) and `broke` (budget 0). */
 /** The Redis Cluster of the `cluster` backend, started once for the run. */
 let cluster: ClusterSetup | undefined;
 
@@ -59,7 +59,7 @@ async function startGateway(name: string, backend: Settings['backends'][number],
     return (await res.json()) as { key?: string };
   };
   await admin('/admin/teams', {
-    name: 'bench', budget: { tokens: 1_000_000_000_000, period: 'total' }, rate_limit: { requests_per_minute: 1_000_000_000 },
+    name: 'bench', budget: { tokens: 1_000_000_000_000, period: 'month' }, rate_limit: { requests_per_minute: 1_000_000_000 },
   });
   await admin('/admin/teams', { name: 'broke', budget: { tokens: 0, period: 'total' } });
   const paying: Target = { server, key: (await admin('/admin/teams/bench/keys', {})).key! };
