@@ -14,7 +14,7 @@ import type { KeyLock } from './replica-flight.js';
 import type { ResponseCache } from './response-cache.js';
 import { planRequest } from './cache-policy.js';
 import { inSpan } from '../telemetry/spans.js';
-import { AGAIN, awaitFlight, type Shared } from './single-flight.js';
+import { AGAIN, Deadline, awaitFlight, type Shared } from './single-flight.js';
 
 export interface GenerateAnswer {
   status: number;
@@ -93,12 +93,15 @@ export async function cachedGenerate(
   if (held) return sharedAnswer(plan.key, held, 'hit');
 
   const bound = services.paid.waitBound(request.model);
-  const met = await cache.flights.meet(plan.key, async (flight) => {
-    const shared = await inSpan(services.tracer, 'cache.coalesce_wait', { 'gateway.leader': 'replica' }, () => awaitFlight(flight, bound, cache.timers));
-    // AGAIN: its leader ended with nothing to share (an error, or its own team's or key's limit), so the key's next flight;
-    // null: still at it past our bound.
-    return shared === AGAIN || shared === null ? shared : sharedAnswer(plan.key, shared, 'coalesced');
-  });
+  const deadline = new Deadline(bound, cache.timers);
+  const met = await cache.flights
+    .meet(plan.key, async (flight) => {
+      const shared = await inSpan(services.tracer, 'cache.coalesce_wait', { 'gateway.leader': 'replica' }, () => awaitFlight(flight, deadline));
+      // AGAIN: its leader ended with nothing to share (an error, or its own team's or key's limit), so the key's next flight;
+      // null: still at it past our bound.
+      return shared === AGAIN || shared === null ? shared : sharedAnswer(plan.key, shared, 'coalesced');
+    })
+    .finally(() => deadline.end());
   if ('made' in met) return met.made;
   if (!met.handle) return (await goUpstream(cache.storeAvailable)).answer; // its leaders kept us waiting: go alone
   return cache.flights.lead(met.handle, async (share) => {

@@ -90,9 +90,34 @@ export class SingleFlight {
   }
 }
 
-/** Waits for `flight`'s answer at most `ms`: the answer, AGAIN if it ended with none to share, null while still in flight. */
-export function awaitFlight(flight: Flight, ms: number, timers: Timers = systemTimers): Promise<CachedAnswer | typeof AGAIN | null> {
-  return within(flight.shared.then((shared) => shared ?? AGAIN), ms, timers);
+/**
+ * One bound over every flight a waiter tries, counted from its first wait: however many of
+ * its leaders end with nothing to share, it waits no longer than one of them may take.
+ */
+export class Deadline {
+  private passed: Promise<null> | null = null;
+  private cancel = () => {};
+
+  constructor(
+    private readonly ms: number,
+    private readonly timers: Timers = systemTimers,
+  ) {}
+
+  /** `promise`'s value, or null once the deadline has passed. */
+  race<T>(promise: Promise<T>): Promise<T | null> {
+    this.passed ??= new Promise<null>((resolve) => (this.cancel = this.timers.after(this.ms, () => resolve(null))));
+    return Promise.race([promise, this.passed]);
+  }
+
+  /** Done waiting: frees the timer. */
+  end(): void {
+    this.cancel();
+  }
+}
+
+/** Waits for `flight`'s answer until `deadline`: the answer, AGAIN if it ended with none to share, null while still in flight. */
+export function awaitFlight(flight: Flight, deadline: Deadline): Promise<CachedAnswer | typeof AGAIN | null> {
+  return deadline.race(flight.shared.then((shared) => shared ?? AGAIN));
 }
 
 /** Waits for `promise` at most `ms` (on `timers`: real ones unless a test injects its clock); null on timeout. */

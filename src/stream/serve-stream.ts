@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { planRequest } from '../cache/cache-policy.js';
 import type { CachedAnswer } from '../cache/cached-answer.js';
 import type { RemoteFeed } from '../cache/replica-flight.js';
-import { AGAIN, awaitFlight, type Flight, type FlightHandle } from '../cache/single-flight.js';
+import { AGAIN, Deadline, awaitFlight, type Flight, type FlightHandle } from '../cache/single-flight.js';
 import type { GenerateRequest } from '../generate/request-body.js';
 import { Broadcast, type OpenOutcome } from './broadcast.js';
 import { ClientSubscriber } from './client-subscriber.js';
@@ -38,7 +38,8 @@ export async function serveStream(
     const hit = found.answer && replayed(ctx, plan.key, found.answer, 'hit');
     if (hit) return hit;
     // With no twin in flight its flight is registered in the same step as that look: the next identical request, plain or streamed, finds it.
-    const met = await cache.flights.meet(plan.key, (flight) => joinTwin(ctx, flight), broadcast);
+    const deadline = new Deadline(services.paid.waitBound(parsed.model), cache.timers);
+    const met = await cache.flights.meet(plan.key, (flight) => joinTwin(ctx, flight, deadline), broadcast).finally(() => deadline.end());
     if ('made' in met) return met.made.reply;
     handle = met.handle;
   } else if (plan && !cache.flights.join(plan.key)) handle = cache.flights.open(plan.key, broadcast);
@@ -56,14 +57,14 @@ export async function serveStream(
  * share). Null: lead (on Redis the key's lock says who really leads a plain twin, which may itself
  * wait on another replica's stream). The reply is wrapped: a FastifyReply is a thenable.
  */
-async function joinTwin(ctx: StreamContext, flight: Flight): Promise<{ reply: FastifyReply | Promise<FastifyReply> } | typeof AGAIN | null> {
-  const { cache, paid } = ctx.services;
+async function joinTwin(ctx: StreamContext, flight: Flight, deadline: Deadline): Promise<{ reply: FastifyReply | Promise<FastifyReply> } | typeof AGAIN | null> {
+  const { cache } = ctx.services;
   if (flight.broadcast) {
     const opened = await flight.broadcast.opened;
     return opened.kind === 'retry' ? AGAIN : { reply: follow(ctx, flight.broadcast, opened) };
   }
   if (cache.coordinated) return null;
-  const shared = await awaitFlight(flight, paid.waitBound(ctx.parsed.model), cache.timers);
+  const shared = await awaitFlight(flight, deadline);
   if (shared === AGAIN || shared === null) return shared;
   const reply = replayed(ctx, ctx.plan!.key, shared, 'coalesced');
   return reply && { reply };
