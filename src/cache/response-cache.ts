@@ -66,7 +66,6 @@ export class ResponseCache {
     return this.guard.available;
   }
 
-
   private async readStore(key: string): Promise<CachedAnswer | null> {
     const raw = await this.guard.timed(this.deps.store.get(key, this.now));
     return raw ? this.decode(key, raw) : null;
