@@ -5,15 +5,16 @@
 // does not pay for a second call: it cuts the stream, and a retry once the job ended is a free
 // hit. Still running, it makes its own call as before. Simulator charges == ledger == spent.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import type { StoreConnection } from '../../src/store/connection.js';
-import { backends, cleanup, redisUrl } from '../helpers/backends.js';
-import { BUILD_TIMEOUT_MS, buildCli, exitOf, startChildGateway, type ChildGateway } from '../helpers/child.js';
+import { backends, cleanup } from '../helpers/backends.js';
+import { BUILD_TIMEOUT_MS, buildCli, exitOf, type ChildGateway } from '../helpers/child.js';
+import { LEADER_CACHE, startLeaderProcess } from '../helpers/leader-process.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { pollFaultProxy, type PollFaultProxy } from '../helpers/poll-fault-proxy.js';
 import { openStream, textOf } from './sse-client.js';
@@ -51,17 +52,8 @@ describe('a stream leader dies mid-stream and its generation\'s outcome is not k
     proxy = await pollFaultProxy(sim);
     conn = await redis.open();
     dir = mkdtempSync(join(tmpdir(), 'egw-leader-death-job-'));
-    const cache = { lock_ms: 300, poll_ms: 20 };
-    const configFile = join(dir, 'gateway.yaml');
-    writeFileSync(configFile, `cache:\n  lock_ms: ${cache.lock_ms}\n  poll_ms: ${cache.poll_ms}\nquota:\n  settlement_journal: ${join(dir, 'leader.journal')}\n`);
-    child = await startChildGateway({
-      ELUMENTA_API_KEY: sim.apiKey,
-      ELUMENTA_BASE_URL: sim.url,
-      GATEWAY_ADMIN_TOKEN: randomBytes(24).toString('hex'),
-      GATEWAY_CONFIG: configFile,
-      STORE_URL: redisUrl,
-      GATEWAY_REDIS_PREFIX: conn.kind === 'redis' ? conn.prefix : '',
-    });
+    const cache = LEADER_CACHE;
+    child = await startLeaderProcess(sim, conn, dir);
     follower = await startGateway({ backend: 'redis', store: conn, sim, config: { ...config, cache, upstream: { ...config.upstream, base_url: proxy.url } } });
     const gw = follower;
     const key = await gw.team('ml');

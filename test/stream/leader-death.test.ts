@@ -6,15 +6,16 @@
 // Either way the follower's client gets the whole answer and simulator charges == the ledger.
 // A leader that only stalled past its lock learns it lost the key (and stops mirroring).
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisLockKey } from '../../src/cache/redis-flight-coordinator.js';
 import { startSimulator, type Simulator } from '../../src/simulator/index.js';
 import type { StoreConnection } from '../../src/store/connection.js';
-import { backends, cleanup, redisUrl } from '../helpers/backends.js';
-import { BUILD_TIMEOUT_MS, buildCli, exitOf, startChildGateway, type ChildGateway } from '../helpers/child.js';
+import { backends, cleanup } from '../helpers/backends.js';
+import { BUILD_TIMEOUT_MS, buildCli, exitOf, type ChildGateway } from '../helpers/child.js';
+import { LEADER_CACHE, startLeaderProcess } from '../helpers/leader-process.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { openStream, textOf } from './sse-client.js';
 
@@ -46,17 +47,8 @@ describe('a stream leader dies mid-stream on another replica', () => {
     sim = await startSimulator({ abortOnDisconnect });
     conn = await redis.open();
     dir = mkdtempSync(join(tmpdir(), 'egw-leader-death-'));
-    const cache = { lock_ms: 300, poll_ms: 20 };
-    const configFile = join(dir, 'gateway.yaml');
-    writeFileSync(configFile, `cache:\n  lock_ms: ${cache.lock_ms}\n  poll_ms: ${cache.poll_ms}\nquota:\n  settlement_journal: ${join(dir, 'leader.journal')}\n`);
-    child = await startChildGateway({
-      ELUMENTA_API_KEY: sim.apiKey,
-      ELUMENTA_BASE_URL: sim.url,
-      GATEWAY_ADMIN_TOKEN: randomBytes(24).toString('hex'),
-      GATEWAY_CONFIG: configFile,
-      STORE_URL: redisUrl,
-      GATEWAY_REDIS_PREFIX: conn.kind === 'redis' ? conn.prefix : '',
-    });
+    const cache = LEADER_CACHE;
+    child = await startLeaderProcess(sim, conn, dir);
     for (let i = 0; i < count; i++) followers.push(await startGateway({ backend: 'redis', store: conn, sim, config: { cache } }));
     const key = await followers[0].team('ml');
     const body = { model: 'gpt-5', prompt: `a long answer, please ${randomBytes(4).toString('hex')}` };
