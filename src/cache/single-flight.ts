@@ -122,11 +122,10 @@ export function awaitFlight(flight: Flight, deadline: Deadline): Promise<CachedA
 
 /** Waits for `promise` at most `ms` (on `timers`: real ones unless a test injects its clock); null on timeout. */
 export async function within<T>(promise: Promise<T>, ms: number, timers: Timers = systemTimers): Promise<T | null> {
-  let cancel = () => {};
-  const timeout = new Promise<null>((resolve) => (cancel = timers.after(ms, () => resolve(null))));
+  const deadline = new Deadline(ms, timers);
   try {
-    return await Promise.race([promise, timeout]);
+    return await deadline.race(promise);
   } finally {
-    cancel();
+    deadline.end();
   }
 }
