@@ -1,5 +1,6 @@
 // Traffic for the console's browser tests: a few teams with keys and requests spread over the
-// days of the current month (a manual clock moved day by day), repeated prompts giving cache hits.
+// days of the current month (a manual clock moved day by day), repeated prompts giving cache hits,
+// whose savings are in the ledger when it returns.
 import type { ManualClock } from '../../src/clock.js';
 import type { TestGateway } from '../helpers/gateway.js';
 
@@ -50,5 +51,8 @@ export async function seedTraffic(gw: TestGateway, clock: ManualClock, now = Dat
     }
   }
   clock.set(now);
+  // Hits are counted in memory and written on a real-time interval: write them now, so that a
+  // page and the admin API read the same ledger whenever each reads it.
+  await gw.app.savings.flush();
   return teams;
 }
