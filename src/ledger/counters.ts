@@ -14,6 +14,14 @@ export interface LedgerCounters {
   outcome_unknown: number;
 }
 
+/** Where a ledger count lands: day, team, model and key ('' when none). */
+export interface LedgerPlace {
+  team: string;
+  key: string;
+  model: string;
+  day: string;
+}
+
 export interface LedgerRow extends LedgerCounters {
   day: string; // YYYY-MM-DD (UTC)
   team: string;

@@ -2,9 +2,9 @@
 // what upstream charged, and the durable usage ledger written in the same atomic step.
 // Both backends implement this interface; one conformance suite tests both.
 
-import type { LedgerRow, SavingsRow } from '../ledger/counters.js';
+import type { LedgerPlace, LedgerRow, SavingsRow } from '../ledger/counters.js';
 
-export type { LedgerCounters, LedgerRow, SavingsRow } from '../ledger/counters.js';
+export type { LedgerCounters, LedgerPlace, LedgerRow, SavingsRow } from '../ledger/counters.js';
 
 export type LimitScope = 'team' | 'key';
 export type RateLimitName = 'requests_per_minute' | 'tokens_per_minute';
@@ -71,14 +71,6 @@ export interface SettleInput {
   tokenWindows: LimitScope[];
   /** Lets `team` poll this generation (src/generations/grant-store.ts), written in the same step: one commit, not two. */
   grant?: { generationId: string; team: string };
-}
-
-/** Where a ledger count lands: day, team, model and key ('' when none). */
-export interface LedgerPlace {
-  team: string;
-  key: string;
-  model: string;
-  day: string;
 }
 
 export interface TeamUsage {

@@ -1,14 +1,14 @@
 // QuotaStore on SQLite: budgets, leases, rate windows (./sqlite-rate-windows.ts) and the usage
-// ledger in one file. Every decision runs within one BEGIN IMMEDIATE transaction (reserves and
+// ledger (../ledger/sqlite-ledger.ts) in one file. Every decision runs within one BEGIN IMMEDIATE transaction (reserves and
 // settlements share theirs with the other writes of the same event-loop turn), so two processes
 // sharing the file also serialize; a decision must never read and write in separate transactions.
-import type { Database } from 'better-sqlite3';
 import { sqliteGrantWriter } from '../generations/grant-store.js';
 import type { SqliteConnection } from '../store/connection.js';
-import { COUNTERS } from '../ledger/counters.js';
+import { sqliteLedger } from '../ledger/sqlite-ledger.js';
+import { createQuotaSchema } from './sqlite-quota-schema.js';
 import { createSqliteRateWindows } from './sqlite-rate-windows.js';
 import type {
-  LedgerCounters, LedgerPlace, LedgerRow, QuotaStore, RateWindow, ReserveInput, ReserveResult, RoomInput, SettleInput,
+  LedgerPlace, QuotaStore, RateWindow, ReserveInput, ReserveResult, RoomInput, SettleInput,
 } from './quota-store.js';
 
 /**
@@ -31,62 +31,9 @@ interface State {
   reserved: number;
 }
 
-/**
- * Held reservations live in `held_reservations` (few rows: requests in flight, pending jobs);
- * a sweep deletes the ones whose lease ran out, releasing their tokens. Settling deletes the
- * held row and appends the id to `settled_reservations` (append-only, in `seq` order, so it is
- * pruned from its oldest end without an index on time). An id in neither table (never held, or
- * its lease ran out) is charged when settled, and then recorded as settled too.
- */
-function createSchema(db: Database): void {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS quota_state (
-      team TEXT PRIMARY KEY, period_id TEXT NOT NULL, spent NUMERIC NOT NULL, reserved NUMERIC NOT NULL);
-    CREATE TABLE IF NOT EXISTS held_reservations (
-      team TEXT NOT NULL, id TEXT NOT NULL, amount NUMERIC NOT NULL, expires_at INTEGER NOT NULL,
-      PRIMARY KEY (team, id)) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS held_reservations_lease ON held_reservations(team, expires_at);
-    CREATE TABLE IF NOT EXISTS settled_reservations (
-      seq INTEGER PRIMARY KEY, team TEXT NOT NULL, id TEXT NOT NULL, settled_at INTEGER NOT NULL, UNIQUE (team, id));
-    CREATE TABLE IF NOT EXISTS key_quota_state (
-      key_id TEXT PRIMARY KEY, period_id TEXT NOT NULL, spent NUMERIC NOT NULL);
-  `);
-  const columns = (table: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
-  const heldColumns = columns('held_reservations');
-  if (!heldColumns.includes('key_id')) db.exec(`ALTER TABLE held_reservations ADD COLUMN key_id TEXT`);
-  // When it was counted in its rate windows, so settlement corrects the bucket that holds its estimate.
-  if (!heldColumns.includes('counted_at')) db.exec(`ALTER TABLE held_reservations ADD COLUMN counted_at INTEGER`);
-  // The ledger gained the key in its primary key: files from before are carried over with key ''.
-  const ledgerColumns = columns('ledger');
-  db.transaction(() => {
-    if (ledgerColumns.length > 0 && !ledgerColumns.includes('key_id')) db.exec(`ALTER TABLE ledger RENAME TO ledger_before_keys`);
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS ledger (
-        day TEXT NOT NULL, team TEXT NOT NULL, model TEXT NOT NULL, key_id TEXT NOT NULL DEFAULT '',
-        ${COUNTERS.map((c) => `${c} ${c.startsWith('tokens_') ? 'NUMERIC' : 'INTEGER'} NOT NULL DEFAULT 0`).join(', ')},
-        PRIMARY KEY (day, team, model, key_id));`);
-    if (ledgerColumns.length > 0 && !ledgerColumns.includes('key_id')) {
-      db.exec(`INSERT INTO ledger (day, team, model, ${COUNTERS.join(', ')})
-        SELECT day, team, model, ${COUNTERS.join(', ')} FROM ledger_before_keys; DROP TABLE ledger_before_keys;`);
-    }
-  }).immediate();
-  // Files written before the split kept every reservation, settled or not, in `reservations`.
-  db.transaction(() => {
-    const old = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'reservations'`).get();
-    if (!old) return;
-    db.exec(`
-      INSERT OR IGNORE INTO held_reservations (team, id, amount, expires_at)
-        SELECT team, id, amount, expires_at FROM reservations WHERE state = 'held';
-      INSERT OR IGNORE INTO settled_reservations (team, id, settled_at)
-        SELECT team, id, settled_at FROM reservations WHERE state = 'settled' ORDER BY settled_at;
-      DROP TABLE reservations;
-    `);
-  }).immediate();
-}
-
 export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
   const { db } = conn;
-  createSchema(db);
+  createQuotaSchema(db);
   const q = {
     // Rows on the request path come as arrays (.raw()): building an object per row costs more than the read.
     getState: db.prepare(`SELECT period_id, spent, reserved FROM quota_state WHERE team = ?`).raw(),
@@ -128,22 +75,10 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
       WHERE seq IN (SELECT seq FROM settled_reservations ORDER BY seq LIMIT ?) AND settled_at < ?`),
     heldCount: db.prepare(`SELECT COUNT(*) FROM held_reservations WHERE team = ? AND expires_at > ?`).pluck(),
     outstanding: db.prepare(`SELECT COUNT(*) FROM held_reservations WHERE expires_at > ?`).pluck(),
-    bump: db.prepare(`
-      INSERT INTO ledger (day, team, model, key_id, ${COUNTERS.join(', ')})
-      VALUES (?, ?, ?, ?, ${COUNTERS.map(() => '?').join(', ')})
-      ON CONFLICT(day, team, model, key_id) DO UPDATE SET ${COUNTERS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`),
-    ledger: db.prepare(`
-      SELECT day, team, model, key_id AS key, ${COUNTERS.join(', ')} FROM ledger
-      WHERE day >= ? AND day <= ? ORDER BY day, team, model, key_id`),
   };
   const grant = sqliteGrantWriter(db);
   const rateWindows = createSqliteRateWindows(db);
-
-  const bump = ({ day, team, model, key }: LedgerPlace, add: Partial<LedgerCounters>) => {
-    const row: unknown[] = [day, team, model, key];
-    for (const c of COUNTERS) row.push(add[c] ?? 0);
-    q.bump.run(row);
-  };
+  const { bump, rows: ledgerRows } = sqliteLedger(db);
 
   /** A key's spend in `periodId` (zero in a new period). */
   const keySpent = (keyId: string, periodId: string): number => {
@@ -283,6 +218,6 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     keySpent: async (_team, keyId, periodId) => keySpent(keyId, periodId),
     outstanding: async (now) => Number(q.outstanding.get(now)),
     addSavings: async (rows) => savingsTx.immediate(rows),
-    ledger: async (from, to) => q.ledger.all(from, to) as LedgerRow[],
+    ledger: async (from, to) => ledgerRows(from, to),
   };
 }
