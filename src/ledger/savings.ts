@@ -1,18 +1,26 @@
 // Counts that cost nothing (cache hits, coalesced answers, tokens saved) are gathered in memory
 // per (day, team, model, key) and written to the ledger in one batch every flush interval and on
 // close, so the hit path never waits on the store. A crash loses at most one interval of
-// these counts, never a charge (charges are written by settlement, atomically).
+// these counts, never a charge (charges are written by settlement, atomically). A row whose
+// write failed is sent again unchanged, under the flush number it was first sent with, so a
+// write that landed though its reply was lost is not counted twice.
+import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
-import { SavingsNotWritten, type QuotaStore, type SavingsRow } from '../quota/quota-store.js';
+import { SavingsNotWritten, type QuotaStore, type SavingsRow, type SavingsWrite } from '../quota/quota-store.js';
 import { ledgerDay } from '../quota/periods.js';
 
 export type SavingKind = 'hit' | 'coalesced';
 
-/** After a failed write the counts are kept for the next flush, up to this many groups. */
+/** After a failed write the counts are kept for the next flush, up to this many groups and rows. */
 const MAX_PENDING_GROUPS = 100_000;
 
 export class SavingsLedger {
   private pending = new Map<string, SavingsRow>();
+  /** Rows sent whose write was not confirmed: sent again as they are (their counts may have landed). */
+  private unconfirmed: SavingsWrite[] = [];
+  /** This process's flushes, as the store tells them apart: one writer id, a flush number. */
+  private readonly writer = randomUUID();
+  private flushes = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | null = null;
 
@@ -37,7 +45,7 @@ export class SavingsLedger {
     const group = `${day}\0${team}\0${keyId}\0${model}`;
     let row = this.pending.get(group);
     if (!row) {
-      if (this.pending.size >= MAX_PENDING_GROUPS) return null;
+      if (this.pending.size + this.unconfirmed.length >= MAX_PENDING_GROUPS) return null;
       row = { team, key: keyId, model, day, hits: 0, coalesced: 0, tokens_saved: 0 };
       this.pending.set(group, row);
     }
@@ -50,9 +58,9 @@ export class SavingsLedger {
     if (row) row.tokens_saved += Math.max(0, tokensSaved);
   }
 
-  /** Groups counted but not yet written. */
+  /** Groups counted but not yet written, and rows sent again until their write is confirmed. */
   get pendingGroups(): number {
-    return this.pending.size;
+    return this.pending.size + this.unconfirmed.length;
   }
 
   /** Writes what was counted since the last flush; on failure keeps it for the next one. */
@@ -63,25 +71,19 @@ export class SavingsLedger {
   }
 
   private async write(): Promise<void> {
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
+    if (this.pending.size === 0 && this.unconfirmed.length === 0) return;
+    const seq = ++this.flushes;
+    const batch = [...this.unconfirmed, ...[...this.pending.values()].map((row) => ({ ...row, writer: this.writer, seq }))];
     this.pending = new Map();
+    this.unconfirmed = [];
     try {
-      await this.store.addSavings([...batch.values()]);
+      await this.store.addSavings(batch);
     } catch (err) {
       this.onError(err);
-      // What was written stays written: only the rest is kept for the next flush.
+      // What was written stays written: only the rest is sent again, never merged with newer
+      // counts (the store skips a flush it applied before, so it must be the same counts).
       const unwritten = err instanceof SavingsNotWritten ? new Set(err.unwritten) : null;
-      for (const [key, row] of batch) {
-        if (unwritten && !unwritten.has(row)) continue;
-        const now = this.pending.get(key);
-        if (!now) this.pending.set(key, row);
-        else {
-          now.hits += row.hits;
-          now.coalesced += row.coalesced;
-          now.tokens_saved += row.tokens_saved;
-        }
-      }
+      this.unconfirmed = unwritten ? batch.filter((row) => unwritten.has(row)) : batch;
     }
   }
 

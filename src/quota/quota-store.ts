@@ -103,16 +103,27 @@ export interface QuotaStore {
    * Adds counts that cost nothing (cache hits, coalesced answers), batched by the caller. When
    * only some rows were written (rows of different teams are separate writes on Redis), it
    * rejects with SavingsNotWritten naming the others, so a retry does not count the rest twice.
+   * A row sent again with the same writer and flush number (its reply was lost) is not added
+   * again while that flush is remembered (Redis: a day).
    */
-  addSavings(rows: SavingsRow[]): Promise<void>;
+  addSavings(rows: SavingsWrite[]): Promise<void>;
   /** Ledger rows with from <= day <= to (YYYY-MM-DD, inclusive). */
   ledger(from: string, to: string): Promise<LedgerRow[]>;
+}
+
+/**
+ * A savings row as a flush sends it: `writer` (one per process) and `seq` (that writer's flush
+ * which first sent it) stay with its counts, unchanged, across retries, so the store applies it once.
+ */
+export interface SavingsWrite extends SavingsRow {
+  writer: string;
+  seq: number;
 }
 
 /** Some rows of an addSavings batch were not written (the others were): retry these only. */
 export class SavingsNotWritten extends Error {
   constructor(
-    readonly unwritten: SavingsRow[],
+    readonly unwritten: SavingsWrite[],
     override readonly cause: unknown,
   ) {
     super(`${unwritten.length} ledger savings rows were not written`);

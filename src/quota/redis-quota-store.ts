@@ -3,17 +3,19 @@
 // (plain SADD outside the scripts) only help listing; they never decide anything.
 import { sendRedisGrant } from '../generations/grant-store.js';
 import { ReplicasBehind, type RedisConnection } from '../store/connection.js';
-import { extendLua, ledgerAddLua, reserveLua, settleLua, usageLua } from './lua/quota-scripts.js';
+import { extendLua, ledgerAddLua, reserveLua, savingsAddLua, settleLua, usageLua } from './lua/quota-scripts.js';
 import { COUNTERS, emptyCounters } from '../ledger/counters.js';
 import { ledgerDay } from './periods.js';
 import {
   SavingsNotWritten,
   type LedgerCounters, type LedgerPlace, type LedgerRow, type LimitScope, type QuotaStore, type RateLimitName, type RateWindow,
-  type ReserveInput, type ReserveResult,
+  type ReserveInput, type ReserveResult, type SavingsWrite,
 } from './quota-store.js';
 
 /** How long a reservation's record outlives its lease or settlement, to recognise a second settle (see the SQLite store). */
 const SETTLED_KEPT_MS = 3_600_000;
+/** How long a (team, day)'s savings writers are remembered after their last write: a lost reply's retry comes well within it. */
+const SAVINGS_WRITERS_KEPT_MS = 86_400_000;
 
 // Reserve and settle always get every rate window's keys (unused ones stay untouched): a fixed
 // key count keeps the first argument a key, which Cluster auto-pipelining routes by.
@@ -23,6 +25,7 @@ const scripts = {
   egwQuotaExtend: { numberOfKeys: 2, lua: extendLua },
   egwQuotaUsage: { numberOfKeys: 3, lua: usageLua },
   egwQuotaLedgerAdd: { numberOfKeys: 2, lua: ledgerAddLua },
+  egwQuotaSavingsAdd: { numberOfKeys: 3, lua: savingsAddLua },
 } as const;
 type ScriptName = keyof typeof scripts;
 type Arg = string | number;
@@ -67,6 +70,8 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
     record: (team: string, id: string) => `${prefix}q:${tag(team)}:r:${id}`,
     ledger: (team: string, day: string) => `${prefix}ledger:${tag(team)}:${day}`,
     days: (team: string) => `${prefix}ledger:${tag(team)}:days`,
+    /** Per savings writer (a process), the last of its flushes applied to the day's ledger. */
+    savingsWriters: (team: string, day: string) => `${prefix}ledger:${tag(team)}:${day}:writers`,
   };
 
   const call = redis as unknown as Record<ScriptName, (...a: Arg[]) => Promise<unknown>>;
@@ -200,16 +205,29 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
     },
 
     async addSavings(rows) {
-      // Each row is atomic on its team's slot; rows of different teams cannot share a script.
+      // One script per (writer, team, day), atomic on the team's slot (teams cannot share one);
+      // the scripts of a flush share a round trip (auto-pipelining).
+      const groups = new Map<string, SavingsWrite[]>();
+      for (const r of rows) {
+        const id = JSON.stringify([r.writer, r.team, r.day]);
+        const group = groups.get(id);
+        if (group) group.push(r);
+        else groups.set(id, [r]);
+      }
+      const sent = [...groups.values()];
       const outcomes = await Promise.allSettled(
-        rows.map((r) =>
-          ledgerAdd(r, {
-            requests: r.hits + r.coalesced, hits: r.hits, coalesced: r.coalesced, tokens_saved: r.tokens_saved,
-          }),
-        ),
+        sent.map((group) => {
+          const { team, day, writer } = group[0];
+          return run(team, [k.ledgerTeams], 'egwQuotaSavingsAdd', [
+            k.ledger(team, day), k.days(team), k.savingsWriters(team, day), day, writer, SAVINGS_WRITERS_KEPT_MS,
+            ...group.flatMap((r) => [
+              r.seq, ledgerField(r.model, r.key || undefined), r.hits + r.coalesced, r.hits, r.coalesced, r.tokens_saved,
+            ]),
+          ]);
+        }),
       );
-      const failed = outcomes.flatMap((o, n) => (o.status === 'rejected' ? [{ row: rows[n], reason: o.reason as unknown }] : []));
-      if (failed.length > 0) throw new SavingsNotWritten(failed.map((f) => f.row), failed[0].reason);
+      const failed = outcomes.flatMap((o, n) => (o.status === 'rejected' ? [{ rows: sent[n], reason: o.reason as unknown }] : []));
+      if (failed.length > 0) throw new SavingsNotWritten(failed.flatMap((f) => f.rows), failed[0].reason);
     },
 
     async ledger(from, to) {

@@ -6,7 +6,7 @@ import { ManualClock } from '../../src/clock.js';
 import { SavingsLedger } from '../../src/ledger/savings.js';
 import { createRedisQuotaStore } from '../../src/quota/redis-quota-store.js';
 import { createSqliteQuotaStore } from '../../src/quota/sqlite-quota-store.js';
-import type { QuotaStore, SavingsRow } from '../../src/quota/quota-store.js';
+import type { QuotaStore, SavingsRow, SavingsWrite } from '../../src/quota/quota-store.js';
 import type { StoreConnection } from '../../src/store/connection.js';
 import { storeBackends, cleanup } from '../helpers/backends.js';
 
@@ -54,7 +54,7 @@ describe.each(storeBackends)('savings ledger ($name)', (backend) => {
     const real = store.addSavings.bind(store);
     let down = true;
     const flaky = {
-      addSavings: async (rows: SavingsRow[]) => {
+      addSavings: async (rows: SavingsWrite[]) => {
         if (down) throw new Error('store unreachable (test)');
         return real(rows);
       },
@@ -83,7 +83,7 @@ describe('savings flusher', () => {
     await vi.advanceTimersByTimeAsync(999);
     expect(written).toHaveLength(0);
     await vi.advanceTimersByTimeAsync(1);
-    expect(written).toEqual([[{ team: 'ml', key: '', model: 'gpt-5', day: '2026-01-15', hits: 1, coalesced: 0, tokens_saved: 2 }]]);
+    expect(written).toEqual([[{ team: 'ml', key: '', model: 'gpt-5', day: '2026-01-15', hits: 1, coalesced: 0, tokens_saved: 2, writer: expect.any(String), seq: 1 }]]);
     savings.record('ml', 'gpt-5', 'coalesced', 2);
     await savings.stop();
     expect(written).toHaveLength(2);

@@ -286,8 +286,8 @@ describe.each(storeBackends)('QuotaStore on $name', (backend) => {
     await store.countRejection({ team: 'art', key: '', model: 'flux', day: day2 });
     await store.reserve(res({ team: 'art', amount: 5000, day: day2 }));
     await store.addSavings([
-      { team: 'ml', key: '', model: 'flux', day: day1, hits: 3, coalesced: 2, tokens_saved: 450 },
-      { team: 'ml', key: '', model: 'flux', day: '2026-01-16', hits: 1, coalesced: 0, tokens_saved: 90 },
+      { team: 'ml', key: '', model: 'flux', day: day1, hits: 3, coalesced: 2, tokens_saved: 450, writer: 'w', seq: 1 },
+      { team: 'ml', key: '', model: 'flux', day: '2026-01-16', hits: 1, coalesced: 0, tokens_saved: 90, writer: 'w', seq: 1 },
     ]);
     const rows = [
       { ...zero, day: day1, team: 'ml', model: 'flux', requests: 7, tokens_spent: 90, tokens_saved: 450, hits: 3, coalesced: 2, outcome_unknown: 1 },

@@ -220,3 +220,27 @@ export const ledgerAddLua = `${common}
 for i = 3, #ARGV, 2 do bump(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[i], ARGV[i + 1]) end
 return 1
 `;
+
+/**
+ * KEYS: ledger day, ledger days, the day's savings writers. ARGV: day, writer, writers ttl ms,
+ * then per row: flush number, model, requests, hits, coalesced, tokens_saved. A writer's rows of
+ * one (team, day) all go in one call, resent unchanged until one succeeds: a flush number at or
+ * below the writer's last one was applied before (its reply was lost) and is skipped.
+ */
+export const savingsAddLua = `${common}
+local last = num(redis.call('HGET', KEYS[3], ARGV[2]))
+local top = last
+for i = 4, #ARGV, 6 do
+  local seq = tonumber(ARGV[i])
+  if seq > last then
+    bump(KEYS[1], KEYS[2], ARGV[1], ARGV[i + 1], 'requests', ARGV[i + 2])
+    bump(KEYS[1], KEYS[2], ARGV[1], ARGV[i + 1], 'hits', ARGV[i + 3])
+    bump(KEYS[1], KEYS[2], ARGV[1], ARGV[i + 1], 'coalesced', ARGV[i + 4])
+    bump(KEYS[1], KEYS[2], ARGV[1], ARGV[i + 1], 'tokens_saved', ARGV[i + 5])
+    if seq > top then top = seq end
+  end
+end
+if top > last then redis.call('HSET', KEYS[3], ARGV[2], fmt(top)) end
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
+return top > last and 1 or 0
+`;
