@@ -19,7 +19,7 @@ import { createLogger } from './logger.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import metricsPlugin from './metrics/metrics-plugin.js';
 import { Poller, UNTIL_UPSTREAM_ANSWERS } from './poller.js';
-import { Reconciler } from './reconciler.js';
+import type { Reconciler } from './reconciler.js';
 import { apiRoutes } from './routes/api.js';
 import { healthRoutes } from './routes/health.js';
 import { createServices, type Services } from './services.js';
@@ -143,7 +143,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await app.register(consoleRoutes, { adminToken: config.admin.token, sessionTtlSeconds: config.console.session_ttl_s, clock });
   }
 
-  const reconciler = new Reconciler(services);
+  const { reconciler } = services;
   app.decorate('reconciler', reconciler);
 
   const auditPrune = new Poller(() => services.audit.prune(config.audit.retention_days), services.storeError);

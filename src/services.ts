@@ -32,6 +32,7 @@ import type { QuotaStore, SettleInput } from './quota/quota-store.js';
 import { createRedisAccountStore } from './quota/redis-account-store.js';
 import { createRedisQuotaStore } from './quota/redis-quota-store.js';
 import { createSqliteQuotaStore } from './quota/sqlite-quota-store.js';
+import { Reconciler } from './reconciler.js';
 import type { StoreConnection } from './store/connection.js';
 import { StreamService } from './stream/stream-service.js';
 import { createRedisTeamStore } from './teams/redis-team-store.js';
@@ -66,6 +67,8 @@ export interface Services {
   upstream: UpstreamClient;
   /** The one paid path: reserve, send, settle (src/generate/paid-call.ts). */
   paid: PaidPath;
+  /** Settles pending jobs nobody polls (src/reconciler.ts); started by buildApp. */
+  reconciler: Reconciler;
   /** Streamed answers: live broadcasts for coalescing, and upstream streams still being read. */
   streams: StreamService;
   log: Logger;
@@ -200,6 +203,14 @@ export function createServices(input: {
       input.onSaved?.(team, model, tokens);
     },
   });
+  const reconciler = new Reconciler({
+    jobs,
+    paid,
+    clock,
+    intervalMs: config.quota.reconcile_interval_ms,
+    log,
+    storeError,
+  });
   return {
     config,
     clock,
@@ -224,6 +235,7 @@ export function createServices(input: {
     cache,
     upstream,
     paid,
+    reconciler,
     streams: new StreamService(),
     log,
     tracer: input.tracer,
