@@ -3,20 +3,13 @@
 // (plain SADD outside the scripts) only help listing; they never decide anything.
 import { sendRedisGrant } from '../generations/grant-store.js';
 import { ReplicasBehind, type RedisConnection } from '../store/connection.js';
-import { extendLua, ledgerAddLua, reserveLua, savingsAddLua, settleLua, usageLua } from './lua/quota-scripts.js';
-import { COUNTERS, emptyCounters } from '../ledger/counters.js';
+import { extendLua, reserveLua, settleLua, usageLua } from './lua/quota-scripts.js';
+import { ledgerField, redisLedger, teamTag } from '../ledger/redis-ledger.js';
 import { ledgerDay } from './periods.js';
-import {
-  SavingsNotWritten,
-  type LedgerCounters, type LedgerPlace, type LedgerRow, type LimitScope, type QuotaStore, type RateLimitName, type RateWindow,
-  type ReserveInput, type ReserveResult, type SavingsWrite,
-} from './quota-store.js';
+import type { LimitScope, QuotaStore, RateLimitName, RateWindow, ReserveInput, ReserveResult } from './quota-store.js';
 
 /** How long a reservation's record outlives its lease or settlement, to recognise a second settle (see the SQLite store). */
 const SETTLED_KEPT_MS = 3_600_000;
-/** How long a (team, day)'s savings writers are remembered after their last write: a lost reply's retry comes well within it. */
-const SAVINGS_WRITERS_KEPT_MS = 86_400_000;
-
 // Reserve and settle always get every rate window's keys (unused ones stay untouched): a fixed
 // key count keeps the first argument a key, which Cluster auto-pipelining routes by.
 const scripts = {
@@ -24,23 +17,11 @@ const scripts = {
   egwQuotaSettle: { numberOfKeys: 10, lua: settleLua },
   egwQuotaExtend: { numberOfKeys: 2, lua: extendLua },
   egwQuotaUsage: { numberOfKeys: 3, lua: usageLua },
-  egwQuotaLedgerAdd: { numberOfKeys: 2, lua: ledgerAddLua },
-  egwQuotaSavingsAdd: { numberOfKeys: 3, lua: savingsAddLua },
 } as const;
 type ScriptName = keyof typeof scripts;
 type Arg = string | number;
 /** A team is added to an index again at most this often by one process (the set keeps it anyway). */
 const INDEX_REFRESH_MS = 60_000;
-
-/** A ledger hash field's model part: `model`, or `model|@key` for a count made with a key. */
-const ledgerField = (model: string, key: string | undefined) => (key ? `${model}|@${key}` : model);
-
-function parseLedgerField(field: string): { model: string; key: string; counter: keyof LedgerCounters } {
-  const parts = field.split('|');
-  const counter = parts.pop() as keyof LedgerCounters;
-  const key = parts.length > 1 && parts[parts.length - 1].startsWith('@') ? parts.pop()!.slice(1) : '';
-  return { model: parts.join('|'), key, counter };
-}
 
 export interface RedisQuotaStoreOptions {
   /** Take `now` from Redis TIME inside the scripts, so replicas with skewed clocks agree. */
@@ -53,25 +34,19 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
   for (const [name, def] of Object.entries(scripts)) redis.defineCommand(name, def);
   const useTime = options.useRedisTime ? '1' : '0';
 
-  const tag = (team: string) => `{t:${team}}`;
   const k = {
     quotaTeams: `${prefix}q:teams`,
-    ledgerTeams: `${prefix}ledger:teams`,
-    state: (team: string) => `${prefix}q:${tag(team)}:state`,
-    leases: (team: string) => `${prefix}q:${tag(team)}:leases`,
-    held: (team: string) => `${prefix}q:${tag(team)}:held`,
-    keyState: (team: string, key: string) => `${prefix}q:${tag(team)}:k:${key}:state`,
-    keyHeld: (team: string, key: string) => `${prefix}q:${tag(team)}:k:${key}:held`,
+    state: (team: string) => `${prefix}q:${teamTag(team)}:state`,
+    leases: (team: string) => `${prefix}q:${teamTag(team)}:leases`,
+    held: (team: string) => `${prefix}q:${teamTag(team)}:held`,
+    keyState: (team: string, key: string) => `${prefix}q:${teamTag(team)}:k:${key}:state`,
+    keyHeld: (team: string, key: string) => `${prefix}q:${teamTag(team)}:k:${key}:held`,
     /** A rate window's buckets (../rate-buckets.ts); key windows live under the team's tag too. */
     window: (team: string, keyId: string | undefined, w: Pick<RateWindow, 'scope' | 'limit'>) =>
-      `${prefix}q:${tag(team)}:w:${w.scope === 'key' ? `k:${keyId}` : 'team'}:${w.limit}:buckets`,
+      `${prefix}q:${teamTag(team)}:w:${w.scope === 'key' ? `k:${keyId}` : 'team'}:${w.limit}:buckets`,
     /** Stands for a window that did not count a reservation: no script writes it. */
-    noWindow: (team: string) => `${prefix}q:${tag(team)}:w:none`,
-    record: (team: string, id: string) => `${prefix}q:${tag(team)}:r:${id}`,
-    ledger: (team: string, day: string) => `${prefix}ledger:${tag(team)}:${day}`,
-    days: (team: string) => `${prefix}ledger:${tag(team)}:days`,
-    /** Per savings writer (a process), the last of its flushes applied to the day's ledger. */
-    savingsWriters: (team: string, day: string) => `${prefix}ledger:${tag(team)}:${day}:writers`,
+    noWindow: (team: string) => `${prefix}q:${teamTag(team)}:w:none`,
+    record: (team: string, id: string) => `${prefix}q:${teamTag(team)}:r:${id}`,
   };
 
   const call = redis as unknown as Record<ScriptName, (...a: Arg[]) => Promise<unknown>>;
@@ -84,6 +59,7 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
     indexedAt.set(id, performance.now());
     redis.sadd(name, team).catch(() => indexedAt.delete(id)); // listing only: never fails a decision
   };
+  const ledger = redisLedger(conn, index);
 
   /**
    * Adds `team` to the given indexes, runs one script, and sends whatever `also` sends (a
@@ -101,12 +77,6 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
     const [out] = await Promise.all([call[name](...args), ...(also?.() ?? [])]);
     return out;
   };
-  const ledgerAdd = ({ team, model, day, key }: LedgerPlace, add: Partial<LedgerCounters>) => {
-    const pairs = Object.entries(add).flat() as Arg[];
-    return run(team, [k.ledgerTeams], 'egwQuotaLedgerAdd', [
-      k.ledger(team, day), k.days(team), day, ledgerField(model, key || undefined), ...pairs,
-    ]);
-  };
   /** A key's state and held hashes; without a key, names no script writes (it checks the key id first). */
   const keyKeys = (team: string, keyId: string | undefined) => [k.keyState(team, keyId ?? '-'), k.keyHeld(team, keyId ?? '-')];
   /** Every window's hash, in the order the reserve script indexes them (team rpm, team tpm, key rpm, key tpm). */
@@ -118,9 +88,9 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
   const decide = async (i: ReserveInput, probe: boolean): Promise<ReserveResult> => {
     const keys = [
       k.state(i.team), k.leases(i.team), k.held(i.team), k.record(i.team, i.reservationId),
-      k.ledger(i.team, i.day), k.days(i.team), ...keyKeys(i.team, i.key?.id), ...windowKeys(i.team, i.key?.id),
+      ledger.dayKey(i.team, i.day), ledger.daysKey(i.team), ...keyKeys(i.team, i.key?.id), ...windowKeys(i.team, i.key?.id),
     ];
-    const out = (await run(i.team, probe ? [] : [k.quotaTeams, k.ledgerTeams], 'egwQuotaReserve', [
+    const out = (await run(i.team, probe ? [] : [k.quotaTeams, ledger.teamsKey], 'egwQuotaReserve', [
       ...keys,
       i.reservationId, i.amount, i.budgetTokens ?? '', i.periodId, i.leaseMs, ledgerField(i.model, i.key?.id), i.day,
       i.now, useTime, i.leaseMs + SETTLED_KEPT_MS,
@@ -155,12 +125,12 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
       const failed = i.outcome === 'failed' || i.outcome === 'error' ? '1' : '0';
       const keys = [
         k.state(i.team), k.leases(i.team), k.held(i.team), k.record(i.team, i.reservationId),
-        k.ledger(i.team, i.day), k.days(i.team), ...keyKeys(i.team, key?.id),
+        ledger.dayKey(i.team, i.day), ledger.daysKey(i.team), ...keyKeys(i.team, key?.id),
         ...(['team', 'key'] as const).map((scope) =>
           i.tokenWindows?.includes(scope) ? k.window(i.team, key?.id ?? '-', { scope, limit: 'tokens_per_minute' }) : k.noWindow(i.team)),
       ];
       const epoch = conn.epoch();
-      const out = await run(i.team, [k.ledgerTeams], 'egwQuotaSettle', [
+      const out = await run(i.team, [ledger.teamsKey], 'egwQuotaSettle', [
         ...keys,
         i.reservationId, i.actual, i.periodId, ledgerField(i.model, key?.id), i.day, failed, SETTLED_KEPT_MS,
         key?.id ?? '', key?.periodId ?? '',
@@ -175,13 +145,8 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
       await run(team, [], 'egwQuotaExtend', [k.leases(team), k.record(team, id), id, leaseMs, now, useTime, leaseMs + SETTLED_KEPT_MS]);
     },
 
-    async markUnknown(at) {
-      await ledgerAdd(at, { requests: 1, outcome_unknown: 1 });
-    },
-
-    async countRejection(at) {
-      await ledgerAdd(at, { requests: 1, rejections: 1 });
-    },
+    markUnknown: (at) => ledger.add(at, { requests: 1, outcome_unknown: 1 }),
+    countRejection: (at) => ledger.add(at, { requests: 1, rejections: 1 }),
 
     async usage(team, periodId, now) {
       const out = (await run(team, [], 'egwQuotaUsage', [
@@ -204,57 +169,7 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
       return counts.reduce((sum, n) => sum + n, 0);
     },
 
-    async addSavings(rows) {
-      // One script per (writer, team, day), atomic on the team's slot (teams cannot share one);
-      // the scripts of a flush share a round trip (auto-pipelining).
-      const groups = new Map<string, SavingsWrite[]>();
-      for (const r of rows) {
-        const id = JSON.stringify([r.writer, r.team, r.day]);
-        const group = groups.get(id);
-        if (group) group.push(r);
-        else groups.set(id, [r]);
-      }
-      const sent = [...groups.values()];
-      const outcomes = await Promise.allSettled(
-        sent.map((group) => {
-          const { team, day, writer } = group[0];
-          return run(team, [k.ledgerTeams], 'egwQuotaSavingsAdd', [
-            k.ledger(team, day), k.days(team), k.savingsWriters(team, day), day, writer, SAVINGS_WRITERS_KEPT_MS,
-            ...group.flatMap((r) => [
-              r.seq, ledgerField(r.model, r.key || undefined), r.hits + r.coalesced, r.hits, r.coalesced, r.tokens_saved,
-            ]),
-          ]);
-        }),
-      );
-      const failed = outcomes.flatMap((o, n) => (o.status === 'rejected' ? [{ rows: sent[n], reason: o.reason as unknown }] : []));
-      if (failed.length > 0) throw new SavingsNotWritten(failed.flatMap((f) => f.rows), failed[0].reason);
-    },
-
-    async ledger(from, to) {
-      const teams = await redis.smembers(k.ledgerTeams);
-      const wanted: { team: string; day: string }[] = [];
-      const dayLists = await Promise.all(teams.map((team) => redis.smembers(k.days(team))));
-      teams.forEach((team, n) => {
-        for (const day of dayLists[n]) if (day >= from && day <= to) wanted.push({ team, day });
-      });
-      const hashes = await Promise.all(wanted.map(({ team, day }) => redis.hgetall(k.ledger(team, day))));
-      const rows = new Map<string, LedgerRow>();
-      wanted.forEach(({ team, day }, n) => {
-        for (const [field, value] of Object.entries(hashes[n])) {
-          const { model, key, counter } = parseLedgerField(field);
-          const id = JSON.stringify([day, team, model, key]);
-          let row = rows.get(id);
-          if (!row) {
-            row = { day, team, model, key, ...emptyCounters() };
-            rows.set(id, row);
-          }
-          if ((COUNTERS as readonly string[]).includes(counter)) row[counter] += Number(value);
-        }
-      });
-      const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-      return [...rows.values()].sort(
-        (a, b) => cmp(a.day, b.day) || cmp(a.team, b.team) || cmp(a.model, b.model) || cmp(a.key, b.key),
-      );
-    },
+    addSavings: (rows) => ledger.addSavings(rows),
+    ledger: (from, to) => ledger.rows(from, to),
   };
 }
