@@ -10,7 +10,8 @@ import type { BudgetPeriod, Team } from '../teams/team-store.js';
 import type { AccountBalance } from './account-balance.js';
 import type { AccountStore } from './account-store.js';
 import { ledgerDay, periodOf } from './periods.js';
-import type { LimitScope, QuotaStore, RateWindow, ReserveInput, SettleOutcome } from './quota-store.js';
+import { keyPeriod, limitsOf, refusal } from './key-limits.js';
+import type { LimitScope, QuotaStore, SettleOutcome } from './quota-store.js';
 import { reservationId } from './reservation-id.js';
 
 export interface Reservation {
@@ -67,24 +68,6 @@ export class QuotaService {
     return periodOf(team.budget.period, this.clock.now(), this.config.timezone);
   }
 
-  /** The limits a request with this key must fit, as the store takes them. */
-  private limitsOf(principal: Principal, now: number): Pick<ReserveInput, 'budgetTokens' | 'periodId' | 'key' | 'windows'> {
-    const { team, key } = principal;
-    const windows: RateWindow[] = [];
-    for (const [scope, limits] of [['team', team.rate_limit], ['key', key.rate_limit]] as const) {
-      for (const limit of ['requests_per_minute', 'tokens_per_minute'] as const) {
-        const max = limits?.[limit];
-        if (max !== undefined) windows.push({ scope, limit, max });
-      }
-    }
-    return {
-      budgetTokens: team.budget.tokens,
-      periodId: periodOf(team.budget.period, now, this.config.timezone).id,
-      key: { id: key.id, budgetTokens: key.budget?.tokens ?? null, periodId: periodOf(keyPeriod(principal), now, this.config.timezone).id },
-      windows,
-    };
-  }
-
   /**
    * Reserves `amount` for a request with this key: it must fit the account floor, the
    * request ceiling, and, in one atomic store step, the team's and the key's budgets and rate
@@ -93,7 +76,7 @@ export class QuotaService {
   async reserve(principal: Principal, model: string, amount: number): Promise<Reservation> {
     const { team, key } = principal;
     const now = this.clock.now();
-    const limits = this.limitsOf(principal, now);
+    const limits = limitsOf(principal, now, this.config.timezone);
     const reservation: Reservation = {
       id: reservationId(now),
       team: team.name,
@@ -132,36 +115,7 @@ export class QuotaService {
       if (result.ok) return { ...reservation, left: result.left };
       await this.releaseAccount(reservation.id);
       accountHeld = false;
-      if (result.reason === 'rate_limit') {
-        const retryAfter = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
-        const limitsOfScope = result.scope === 'team' ? team.rate_limit : key.rate_limit;
-        throw errors.rateLimited(retryAfter, {
-          limit: result.limit,
-          scope: result.scope,
-          team: team.name,
-          ...(result.scope === 'key' ? { key: key.id } : {}),
-          [result.limit]: limitsOfScope?.[result.limit] ?? null,
-        });
-      }
-      const budget = result.scope === 'team' ? team.budget : key.budget!;
-      const period = periodOf(budget.period, now, this.config.timezone);
-      throw errors.insufficientTokens(
-        result.scope === 'team'
-          ? `Team ${team.name} has not enough budget left for this request`
-          : `Key ${key.id} has not enough budget left for this request`,
-        {
-          scope: result.scope,
-          team: team.name,
-          ...(result.scope === 'key' ? { key: key.id } : {}),
-          budget: budget.tokens,
-          period: budget.period,
-          spent: result.spent,
-          reserved: result.reserved,
-          remaining: Math.max(0, budget.tokens - result.spent - result.reserved),
-          requested: amount,
-          resets_at: period.resetsAt,
-        },
-      );
+      throw refusal(principal, result, amount, now, this.config.timezone);
     } catch (err) {
       if ((err as { name?: string }).name === 'GatewayError') throw err;
       if (accountHeld) await this.releaseAccount(reservation.id);
@@ -239,7 +193,7 @@ export class QuotaService {
    */
   async spendable(principal: Principal): Promise<number> {
     const now = this.clock.now();
-    const room = await this.store.room({ team: principal.team.name, now, ...this.limitsOf(principal, now) });
+    const room = await this.store.room({ team: principal.team.name, now, ...limitsOf(principal, now, this.config.timezone) });
     return this.capped(room ?? Infinity);
   }
 
@@ -273,9 +227,4 @@ export class QuotaService {
     const value = Math.max(0, Math.min(room, account));
     return Number.isFinite(value) ? value : 0;
   }
-}
-
-/** A key's spend counts in its own budget's period, else its team's. */
-function keyPeriod({ team, key }: Principal): BudgetPeriod {
-  return key.budget?.period ?? team.budget.period;
 }

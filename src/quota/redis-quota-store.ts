@@ -1,6 +1,7 @@
 // QuotaStore on Redis, shared by replicas: each decision is one Lua script (./lua/quota-scripts.ts)
 // over keys that share the team's hash tag, so it is atomic and Cluster-safe. Team indexes
-// (plain SADD outside the scripts) only help listing; they never decide anything.
+// (plain SADD outside the scripts) only help listing; they never decide anything. The ledger's
+// keys and writes are in ../ledger/redis-ledger.ts.
 import { sendRedisGrant } from '../generations/grant-store.js';
 import { ReplicasBehind, type RedisConnection } from '../store/connection.js';
 import { extendLua, reserveLua, settleLua, usageLua } from './lua/quota-scripts.js';
