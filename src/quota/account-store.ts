@@ -33,13 +33,22 @@ export function createMemoryAccountStore(): AccountStore {
   let readMark = 0;
   let settled = 0;
   const holds = new Map<string, { amount: number; until: number }>();
+  // The sum of the holds and the earliest lease end among them: a reserve walks the holds only
+  // once a lease may have run out, not on every request (pending jobs keep holds for minutes).
+  let heldTotal = 0;
+  let nextEnd = Infinity;
   const held = (now: number) => {
-    let total = 0;
+    if (now < nextEnd) return heldTotal;
+    heldTotal = 0;
+    nextEnd = Infinity;
     for (const [id, hold] of holds) {
       if (hold.until <= now) holds.delete(id);
-      else total += hold.amount;
+      else {
+        heldTotal += hold.amount;
+        nextEnd = Math.min(nextEnd, hold.until);
+      }
     }
-    return total;
+    return heldTotal;
   };
   return {
     async reserve(id, amount, floor, leaseMs, now) {
@@ -47,10 +56,17 @@ export function createMemoryAccountStore(): AccountStore {
       const spendable = balance - (settled - readMark) - held(now) - floor;
       if (amount > spendable) return { ok: false, spendable };
       holds.set(id, { amount, until: now + leaseMs });
+      heldTotal += amount;
+      nextEnd = Math.min(nextEnd, now + leaseMs);
       return { ok: true };
     },
     async settle(id, actual) {
-      holds.delete(id);
+      // The total is the sum of the holds in the map (a walk removes the ended ones with their amounts).
+      const hold = holds.get(id);
+      if (hold) {
+        holds.delete(id);
+        heldTotal -= hold.amount;
+      }
       settled += actual;
     },
     async extend(id, leaseMs, now) {

@@ -54,6 +54,36 @@ describe.each(storeBackends)('AccountStore on $name', (backend) => {
     expect(await store.reserve('r', 5, 0, LEASE, T0 + LEASE)).toEqual({ ok: true });
   });
 
+  it('counts every hold until it is settled or its own lease ends, whatever the order', async () => {
+    // Holds with staggered leases, some extended, some settled, the clock moving on: the room a
+    // probe reads (a reserve too big to hold) always equals the balance less the live holds.
+    await store.observe(1_000_000, await store.mark());
+    const model = new Map<string, { amount: number; until: number }>();
+    let now = T0;
+    let seed = 7;
+    const next = () => (seed = (seed * 48_271) % 2_147_483_647) / 2_147_483_647;
+    for (let step = 0; step < 300; step++) {
+      const id = `h${step}`;
+      const amount = 1 + Math.floor(next() * 50);
+      const lease = 1 + Math.floor(next() * 3 * LEASE);
+      await store.reserve(id, amount, 0, lease, now);
+      model.set(id, { amount, until: now + lease });
+      const other = `h${Math.floor(next() * (step + 1))}`;
+      const roll = next();
+      if (roll < 0.2) {
+        await store.settle(other, 0, now);
+        model.delete(other);
+      } else if (roll < 0.3) {
+        await store.extend(other, 2 * LEASE, now);
+        const hold = model.get(other);
+        if (hold && hold.until > now) hold.until = Math.max(hold.until, now + 2 * LEASE);
+      }
+      now += Math.floor(next() * LEASE / 4);
+      const live = [...model.values()].filter((h) => h.until > now).reduce((sum, h) => sum + h.amount, 0);
+      expect(await store.reserve('probe', 1e12, 0, LEASE, now)).toEqual({ ok: false, spendable: 1_000_000 - live });
+    }
+  });
+
   it('stops everything after a 402 until the next reading', async () => {
     await store.observe(1_000, await store.mark());
     await store.exhausted();
