@@ -1,19 +1,17 @@
-// The response cache: an in-process L1 (bounded by bytes) in front of the store's L2 that
-// every replica shares, the single-flight of identical requests, and poll entitlements for
-// teams handed someone else's generation. It fails soft: a store error is logged (throttled)
-// and the request goes on without the cache; it never fails a request by itself.
+// The response cache: what upstream's answers leave in the L1/L2 (./answer-tiers.ts) and for how
+// long, the single-flight of identical requests (in process and, on Redis, across replicas), and
+// poll entitlements for teams handed someone else's generation. It never fails a request by itself.
 import { systemTimers, type Clock, type Timers } from '../clock.js';
 import type { Category, Config } from '../config/schema.js';
 import type { GenerationFacts } from '../generate/generation.js';
 import type { GrantStore } from '../generations/grant-store.js';
-import { answerBytes, decodeAnswer, encodeAnswer, sharedBody, type CachedAnswer } from './cached-answer.js';
+import { AnswerTiers, type Lookup } from './answer-tiers.js';
+import { sharedBody, type CachedAnswer } from './cached-answer.js';
 import { ttlFor, type CachePlan } from './cache-policy.js';
 import type { CacheStore } from './cache-store.js';
-import { ByteLru } from './memory-lru.js';
 import type { FlightCoordinator, LiveField } from './redis-flight-coordinator.js';
 import { KeyFlight, leadOrFollow, type KeyLock, type Leadership, type RemoteFeed, type ReplicaFlightDeps, type StoreLook } from './replica-flight.js';
 import { SingleFlight, type Shared } from './single-flight.js';
-import { StoreGuard } from './store-guard.js';
 
 export interface ResponseCacheDeps {
   config: Config['cache'];
@@ -30,31 +28,22 @@ export interface ResponseCacheDeps {
   storeError(err: unknown): void;
 }
 
-export interface Lookup {
-  answer: CachedAnswer | null;
-  /** False when the shared store could not be read: the request goes on as a bypass. */
-  available: boolean;
-}
-
-interface Held {
-  answer: CachedAnswer;
-  /** Teams already entitled to poll its generation, so L1 hits do not write grants again. */
-  grantedTo: Set<string>;
-}
-
 const MAX_GRANT_MEMO = 32;
 
 export class ResponseCache {
   readonly flights = new SingleFlight();
-  readonly l1: ByteLru<Held>;
+  readonly l1: AnswerTiers['l1'];
   /** What a coalescing waiter's wait runs on (its bound is counted on the clock). */
   readonly timers: Timers;
-  private readonly guard: StoreGuard;
+  private readonly answers: AnswerTiers;
+  /** What the single-flight across replicas uses (Redis); null without a coordinator. */
+  private readonly flightDeps: ReplicaFlightDeps | null;
 
   constructor(private readonly deps: ResponseCacheDeps) {
-    this.l1 = new ByteLru<Held>(deps.config.memory_max_bytes, deps.clock);
+    this.answers = new AnswerTiers(deps.config, deps.store, deps.clock, deps.storeError);
+    this.l1 = this.answers.l1;
     this.timers = deps.timers ?? systemTimers;
-    this.guard = new StoreGuard(deps.config.store_timeout_ms, deps.storeError);
+    this.flightDeps = this.replicaFlightDeps();
   }
 
   private get now(): number {
@@ -63,27 +52,17 @@ export class ResponseCache {
 
   /** False while the shared store is failing (and left alone): answers then say `bypass`. */
   get storeAvailable(): boolean {
-    return this.guard.available;
-  }
-
-  private async readStore(key: string): Promise<CachedAnswer | null> {
-    const raw = await this.guard.timed(this.deps.store.get(key, this.now));
-    return raw ? this.decode(key, raw) : null;
-  }
-
-  private decode(key: string, raw: Buffer): CachedAnswer | null {
-    const answer = decodeAnswer(raw);
-    if (answer?.kind === 'completed') this.hold(key, answer);
-    return answer;
-  }
-
-  private hold(key: string, answer: CachedAnswer): void {
-    this.l1.set(key, { answer, grantedTo: new Set([answer.team]) }, answerBytes(key, answer), answer.expiresAt);
+    return this.answers.available;
   }
 
   /** The L1's answer for `key`, if any (completed answers only). */
   held(key: string): CachedAnswer | null {
-    return this.l1.get(key)?.answer ?? null;
+    return this.answers.held(key);
+  }
+
+  /** L1, then L2. Pending entries live in L2 only, so every replica sees a job's completion. */
+  lookup(key: string): Promise<Lookup> {
+    return this.answers.lookup(key);
   }
 
   /**
@@ -91,11 +70,11 @@ export class ResponseCache {
    * takes the key's lock (./replica-flight.ts), so no other replica's answer lands unseen between.
    */
   async look(key: string): Promise<StoreLook> {
-    if (!this.guard.available) return { lock: null, available: false };
+    if (!this.answers.available) return { lock: null, available: false };
     const deps = this.replicaDeps();
     try {
       if (!deps) {
-        const answer = await this.readStore(key);
+        const answer = await this.answers.read(key);
         return answer ? { answer } : { lock: null, available: true };
       }
       const flight = new KeyFlight(deps, key);
@@ -103,33 +82,8 @@ export class ResponseCache {
       if (!seen) return { follow: (boundMs) => flight.follow(boundMs) };
       return 'answer' in seen ? seen : { lock: seen.lock, available: true };
     } catch (err) {
-      this.guard.fail(err);
+      this.answers.fail(err);
       return { lock: null, available: false };
-    }
-  }
-
-  /** L1, then L2. Pending entries live in L2 only, so every replica sees a job's completion. */
-  async lookup(key: string): Promise<Lookup> {
-    const held = this.l1.get(key);
-    if (held) return { answer: held.answer, available: true };
-    if (!this.guard.available) return { answer: null, available: false };
-    try {
-      return { answer: await this.readStore(key), available: true };
-    } catch (err) {
-      this.guard.fail(err);
-      return { answer: null, available: false };
-    }
-  }
-
-  /** Completed answers go to L1 and L2; pending ones to L2 only. With the key's lock: stored as it is let go, one step. */
-  private async write(key: string, answer: CachedAnswer, lock: KeyLock | null = null): Promise<void> {
-    if (answer.kind === 'completed') this.hold(key, answer);
-    if (!this.guard.available) return;
-    try {
-      const value = encodeAnswer(answer);
-      await this.guard.timed(lock ? lock.store(value, answer.expiresAt, this.now) : this.deps.store.set(key, value, answer.expiresAt, this.now));
-    } catch (err) {
-      this.guard.fail(err);
     }
   }
 
@@ -154,7 +108,7 @@ export class ResponseCache {
     if (facts.status === 'completed') {
       const ttlMs = this.ttl(model, json, plan.ttlOverrideMs);
       const answer = this.completed(json, facts, team, model, ttlMs);
-      if (plan.write && ttlMs > 0) await this.write(plan.key, answer, lock);
+      if (plan.write && ttlMs > 0) await this.answers.write(plan.key, answer, lock);
       return answer;
     }
     const base = { body: sharedBody(json), tokensSaved: 0, generationId: facts.id, team, model, ttlMs: null, expiresAt: 0 };
@@ -166,25 +120,25 @@ export class ResponseCache {
       ttlMs: plan.ttlOverrideMs,
       expiresAt: this.now + this.deps.config.pending_ttl_s * 1000,
     };
-    if (plan.write) await this.write(plan.key, pending, lock);
+    if (plan.write) await this.answers.write(plan.key, pending, lock);
     return pending;
   }
 
   /** A pending job under `key` ended (seen by a poll or the reconciler): cache its result, or forget it. */
   async jobEnded(key: string, team: string, model: string, facts: GenerationFacts): Promise<void> {
-    if (!facts.id || !this.guard.available) return;
+    if (!facts.id || !this.answers.available) return;
     try {
-      const recorded = await this.readStore(key);
+      const recorded = await this.answers.read(key);
       const ours = recorded?.kind === 'pending' && recorded.generationId === facts.id ? recorded : null;
       if (facts.status === 'completed' && facts.json) {
         if (recorded?.kind === 'completed') return; // an answer is already cached: keep it
         const ttlMs = this.ttl(model, facts.json, ours?.ttlMs ?? null);
-        if (ttlMs > 0) await this.write(key, this.completed(facts.json, facts, ours?.team ?? team, model, ttlMs));
+        if (ttlMs > 0) await this.answers.write(key, this.completed(facts.json, facts, ours?.team ?? team, model, ttlMs));
       } else if (ours) {
-        await this.guard.timed(this.deps.store.delete(key));
+        await this.answers.delete(key);
       }
     } catch (err) {
-      this.guard.fail(err);
+      this.answers.fail(err);
     }
   }
 
@@ -200,20 +154,26 @@ export class ResponseCache {
     void grant();
   }
 
-  private replicaDeps(): ReplicaFlightDeps | null {
+  private replicaFlightDeps(): ReplicaFlightDeps | null {
     const coordinator = this.deps.coordinator;
-    if (!coordinator || !this.guard.available) return null;
+    if (!coordinator) return null;
+    const answers = this.answers;
     return {
       coordinator,
       config: this.deps.config,
       clock: this.deps.clock,
       timers: this.timers,
-      read: (k: string) => this.readStore(k),
-      decode: (k: string, raw: Buffer) => this.decode(k, raw),
-      timed: (work) => this.guard.timed(work),
-      onError: (err) => this.guard.fail(err),
+      read: (k: string) => answers.read(k),
+      decode: (k: string, raw: Buffer) => answers.decode(k, raw),
+      timed: (work) => answers.timed(work),
+      onError: (err) => answers.fail(err),
       storeError: this.deps.storeError,
     };
+  }
+
+  /** Replicas coordinate through the store while it answers; null on SQLite or while it fails. */
+  private replicaDeps(): ReplicaFlightDeps | null {
+    return this.answers.available ? this.flightDeps : null;
   }
 
   /** For a stream: lead the key across replicas, take the answer there, or follow the leading replica's live events. */
@@ -224,7 +184,7 @@ export class ResponseCache {
 
   /** True when replicas coordinate through the store (Redis) and it answers. */
   get coordinated(): boolean {
-    return this.deps.coordinator !== null && this.guard.available;
+    return this.deps.coordinator !== null && this.answers.available;
   }
 
   /** Mirrors a streamed leader's entries to other replicas (Redis); null without a coordinator. */
