@@ -51,9 +51,14 @@ export class Authenticator {
     }
   }
 
-  /** Drops every cached key now (called on this replica's own admin changes). */
+  /**
+   * Drops every cached key now (called on this replica's own admin changes), then takes the
+   * version the change left as known: else the next poll would take it for news and drop the keys
+   * verified since (which a store outage then leaves unchecked: 503). A failed read leaves it to the poll.
+   */
   invalidate(): void {
     this.entries.clear();
+    this.refresh().catch(() => {});
   }
 
   async authenticate(secret: string | null): Promise<Principal | null> {
