@@ -6,7 +6,7 @@ import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { checkoutBaseline, type Baseline } from './baseline.js';
 import { startServer, type ServerProcess } from './processes.js';
-import { startCluster, type ClusterSetup } from '../test/helpers/redis-servers.js';
+import { startCluster, type ClusterSetup } from '../test/helpers/redis-cluster.js';
 import { measureOverview, seedTeams } from './console-render.js';
 import { printReport, writeResults, type Check } from './report.js';
 import { Bench, burst, hitPath, missPath, repeated, type Row, type Target } from './scenarios.js';

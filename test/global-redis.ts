@@ -2,7 +2,8 @@
 // shared by every file through `inject` (each test keeps to a key prefix of its own), and
 // stopped when the run ends. Tests that break a server (failover) start their own.
 import type { TestProject } from 'vitest/node';
-import { startCluster, startSentinelSetup } from './helpers/redis-servers.js';
+import { startCluster } from './helpers/redis-cluster.js';
+import { startSentinelSetup } from './helpers/redis-servers.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,7 +1,6 @@
-// Starts real Redis shapes on free ports in temp dirs, for tests and the benchmark: a Sentinel
-// setup (a master, a replica, three sentinels) and a three-master Cluster (optionally with a
-// replica each). Each waits until it is ready (replicas in sync, sentinels know each other;
-// cluster state ok) and stops cleanly.
+// Starts real Redis servers on free ports in temp dirs, for tests and the benchmark: the process
+// helpers every shape uses (the Cluster: ./redis-cluster.ts), and a Sentinel setup (a master, a
+// replica, three sentinels), ready once the replica is in sync and the sentinels know each other.
 // A failover test kills the Sentinel master, waits for the failover and revives it as a replica.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -11,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-const run = promisify(execFile);
-const HOST = '127.0.0.1';
+export const run = promisify(execFile);
+export const HOST = '127.0.0.1';
 export const SENTINEL_MASTER = 'egwmaster';
 
 export interface RedisProcess {
@@ -43,15 +42,6 @@ export interface SentinelSetup {
   stop(): Promise<void>;
 }
 
-export interface ClusterSetup {
-  /** `redis+cluster://...` for STORE_URL. */
-  url: string;
-  nodes: RedisProcess[];
-  /** Each master with its replica (none unless started with `replicas: 1`), as `CLUSTER NODES` says now. */
-  shards(): Promise<Array<{ master: RedisProcess; replica: RedisProcess | null }>>;
-  stop(): Promise<void>;
-}
-
 function isFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = createServer();
@@ -61,7 +51,7 @@ function isFree(port: number): Promise<boolean> {
 }
 
 /** A free port whose cluster bus port (port + 10000) is free too. */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   for (;;) {
     const port = 20_000 + Math.floor(Math.random() * 30_000);
     if ((await isFree(port)) && (await isFree(port + 10_000))) return port;
@@ -87,7 +77,7 @@ export async function until(what: string, check: () => Promise<boolean>, timeout
   }
 }
 
-async function startProcess(dir: string, args: string[], port: number): Promise<RedisProcess> {
+export async function startProcess(dir: string, args: string[], port: number): Promise<RedisProcess> {
   const proc = spawn('redis-server', args, { cwd: dir, stdio: 'ignore' });
   proc.once('error', () => {});
   await until(`redis on ${port}`, async () => (await redisCli(port, 'ping')) === 'PONG');
@@ -99,7 +89,7 @@ async function startProcess(dir: string, args: string[], port: number): Promise<
   return { port, proc, kill: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
 }
 
-function serverArgs(dir: string, port: number, extra: string[] = []): string[] {
+export function serverArgs(dir: string, port: number, extra: string[] = []): string[] {
   return ['--port', String(port), '--bind', HOST, '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...extra];
 }
 
@@ -195,65 +185,6 @@ export async function startSentinelSetup(): Promise<SentinelSetup> {
     },
     async stop() {
       await Promise.all([...sentinels, ...data].map((p) => p.stop()));
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/**
- * Three masters; with `replicas: 1`, one replica each (6 nodes, started only where a test needs
- * them: the replicas' first sync makes it slower), in sync before it returns.
- */
-export async function startCluster(options: { replicas?: 0 | 1 } = {}): Promise<ClusterSetup> {
-  const replicas = options.replicas ?? 0;
-  const dir = await mkdtemp(join(tmpdir(), 'egw-cluster-'));
-  const nodes: RedisProcess[] = [];
-  // No 5 s wait before a replica's first full sync (Redis 7's diskless default).
-  const noDelay = replicas > 0 ? ['--repl-diskless-sync-delay', '0'] : [];
-  for (let n = 0; n < 3 * (1 + replicas); n++) {
-    const port = await freePort();
-    const args = serverArgs(dir, port, [
-      '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000',
-      '--dbfilename', `${port}.rdb`, ...noDelay,
-    ]);
-    nodes.push(await startProcess(dir, args, port));
-  }
-  const addrs = nodes.map((n) => `${HOST}:${n.port}`);
-  await run('redis-cli', ['--cluster', 'create', ...addrs, '--cluster-replicas', String(replicas), '--cluster-yes']);
-  await until('cluster state ok', async () => {
-    for (const n of nodes) if (!(await redisCli(n.port, 'cluster', 'info')).includes('cluster_state:ok')) return false;
-    return true;
-  });
-  const byPort = (port: number) => nodes.find((n) => n.port === port)!;
-  const shards = async () => {
-    // `<id> <ip:port@bus> <flags> <master id or -> ...` a line per node.
-    const lines = (await redisCli(nodes[0].port, 'cluster', 'nodes')).split('\n').map((line) => line.split(' '));
-    const port = (fields: string[]) => Number(/:(\d+)@/.exec(fields[1])![1]);
-    return lines
-      .filter((f) => f[2].includes('master'))
-      .map((m) => {
-        const replica = lines.find((f) => f[3] === m[0]);
-        return { master: byPort(port(m)), replica: replica ? byPort(port(replica)) : null };
-      });
-  };
-  if (replicas > 0) {
-    await until('every master with a replica in sync', async () => {
-      const found = await shards();
-      if (found.length !== 3) return false;
-      for (const { master, replica } of found) {
-        if (!replica || infoField(await redisCli(replica.port, 'info', 'replication'), 'master_link_status') !== 'up') return false;
-        // The master counts it for WAIT only once it is online there too.
-        if (!infoField(await redisCli(master.port, 'info', 'replication'), 'slave0')?.includes('state=online')) return false;
-      }
-      return true;
-    });
-  }
-  return {
-    url: `redis+cluster://${addrs.join(',')}`,
-    nodes,
-    shards,
-    async stop() {
-      await Promise.all(nodes.map((p) => p.stop()));
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { deleteRedisPrefix, openStore, type StoreConnection } from '../../src/store/connection.js';
 import { unique } from '../cache/helpers.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
-import { infoField, redisCli, startCluster, until, type ClusterSetup } from '../helpers/redis-servers.js';
+import { startCluster, type ClusterSetup } from '../helpers/redis-cluster.js';
+import { infoField, redisCli, until } from '../helpers/redis-servers.js';
 
 /** store.redis_wait_timeout_ms's default: an acknowledged WAIT takes a few ms here, but a loaded machine has seen one take over 100. */
 const WAIT_TIMEOUT_MS = 500;
