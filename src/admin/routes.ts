@@ -15,6 +15,18 @@ export async function adminRoutes(app: FastifyInstance, opts: { services: Servic
   const { teams, quota } = services;
 
   app.addHook('onRoute', withAdminSchema);
+  // Bodies are JSON whatever their content type says, as on the drop-in routes: the README's
+  // `curl -d '{...}'` sends form encoding. No body at all (or only blanks) is `{}`, so a POST
+  // whose fields are all optional (issuing a key) needs none, and a missing field is named.
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    const text = body.toString();
+    return text.trim() === '' ? done(null, {}) : json(request, text, done);
+  });
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined && (request.method === 'POST' || request.method === 'PATCH')) request.body = {};
+  });
   app.decorateRequest('admin', null);
   app.addHook('onRequest', adminGate(services.adminTokens));
 
