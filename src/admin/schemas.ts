@@ -264,8 +264,8 @@ export const adminSchemas: Record<string, FastifySchema> = {
   },
 };
 
-/** A viewer credential's change is refused: every route that changes something may answer 403. */
-const forbidden = errorResponses(403);
+/** A viewer credential's change is refused: every route that changes something may answer 403, and 413 for a body over the limit. */
+const forbidden = errorResponses(403, 413);
 
 /** Attaches each admin route's schema (and its tag and security) as the route is added. */
 export function withAdminSchema(route: { method: string | string[]; url: string; schema?: FastifySchema }): void {

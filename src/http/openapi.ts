@@ -39,9 +39,15 @@ const STATUS_TEXT: Record<number, string> = {
   504: 'upstream_timeout',
 };
 
-/** Answers any route may get, made around it: a request too slow (408) or with too large a head (431), or arriving while the gateway stops (503). */
+/**
+ * Answers any route may get, made around it: a URL fastify cannot decode or a path parameter
+ * over its length limit (400), a request too slow (408) or with too large a head (431), or
+ * arriving while the gateway stops (503). A route's own description of a status replaces these.
+ */
 const SHUTTING_DOWN = 'shutting_down: the request arrived while the gateway stops (retry: another replica answers)';
+const BAD_URL = 'bad_request: a URL that cannot be decoded, or a path parameter over the length limit (answered before the route runs)';
 const ANY_ROUTE: Record<number, unknown> = {
+  400: { description: BAD_URL, $ref: 'ErrorBody#' },
   ...errorResponses(408, 431),
   503: { description: SHUTTING_DOWN, $ref: 'ErrorBody#' },
 };

@@ -126,6 +126,13 @@ describe('OpenAPI', () => {
     await asAdmin('GET', '/admin/audit?action=team.create');
     await asAdmin('GET', '/admin/audit?format=csv');
     await asAdmin('GET', '/admin/audit?from=yesterday'); // 422
+    // Refusals any route can get before it runs: an undecodable URL or a path parameter over
+    // fastify's length limit (400), and on admin body routes a body over the limit (413).
+    await record('DELETE', '/admin/keys/%zz', { headers: admin }); // 400
+    await record('GET', `/admin/teams/${'a'.repeat(150)}`, { headers: admin }); // 400
+    await record('GET', '/api/v2/generate/%zz', { key }); // 400
+    await record('POST', '/admin/teams', { raw: JSON.stringify({ name: 'big', budget: { tokens: 1 }, pad: 'x'.repeat(2 * 1024 * 1024) }), headers: { ...admin, 'content-type': 'application/json' } }); // 413
+    await record('PATCH', '/admin/teams/ml', { raw: JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }), headers: { ...admin, 'content-type': 'application/json' } }); // 413
 
     // Answered on the connection before any route runs: a head too large (431) ...
     const recordRaw = (method: string, path: string, { status, headers, text }: RawAnswer) =>
