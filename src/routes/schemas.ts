@@ -53,7 +53,14 @@ const plainHeaders = {
   },
 };
 
-const generateErrors = errorResponses(400, 401, 402, 403, 413, 422, 429, 500, 502, 503, 504);
+const remainingHeader = { 'x-gateway-budget-remaining': plainHeaders['x-gateway-budget-remaining'] };
+const retryAfter = { 'retry-after': { description: 'Seconds to wait before retrying (as the body\'s retry_after)', type: 'string' } };
+/** Refusals of a limit say what the key may still spend, and a rate limit when to retry. */
+const withHeaders = (errors: Record<number, unknown>, headers: Record<number, object>) =>
+  Object.fromEntries(Object.entries(errors).map(([status, entry]) => [status, headers[Number(status)] ? { ...(entry as object), headers: headers[Number(status)] } : entry]));
+const generateStatuses = errorResponses(400, 401, 402, 403, 413, 422, 429, 500, 502, 503, 504);
+const generateErrors = withHeaders(generateStatuses, { 402: remainingHeader, 403: remainingHeader, 429: { ...remainingHeader, ...retryAfter } });
+const streamErrors = withHeaders(generateStatuses, { 429: retryAfter });
 
 const generateBody = {
   description: 'Forwarded to upstream byte for byte; fields the gateway does not know still reach upstream. Any content type is read as JSON.',
@@ -88,7 +95,7 @@ export const generateStreamSchema: DocumentedSchema = {
   rawBody: generateBody,
   response: {
     200: { description: 'Server-sent events', headers: cacheHeaders, content: { 'text/event-stream': { schema: { type: 'string' } } } },
-    ...generateErrors,
+    ...streamErrors,
   },
 };
 

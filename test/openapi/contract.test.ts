@@ -194,6 +194,19 @@ describe('OpenAPI', () => {
     expect(doc.components.schemas.ErrorBody.required).toEqual(['error', 'message']);
   });
 
+  it('describes the headers of a refusal: Retry-After on 429, and on POST /api/v2/generate x-gateway-budget-remaining', () => {
+    const generate = doc.paths['/api/v2/generate'].post.responses;
+    expect(Object.keys(generate['429'].headers).sort()).toEqual(['retry-after', 'x-gateway-budget-remaining']);
+    expect(Object.keys(generate['402'].headers)).toEqual(['x-gateway-budget-remaining']);
+    expect(Object.keys(generate['403'].headers)).toEqual(['x-gateway-budget-remaining']);
+    expect(Object.keys(doc.paths['/api/v2/generate/stream'].post.responses['429'].headers)).toEqual(['retry-after']);
+    // ... and the answers seen carry them.
+    const refused = seen.filter(({ path, answer }) => path === '/api/v2/generate' && [402, 403, 429].includes(answer.status));
+    expect(refused.map(({ answer }) => answer.status).sort()).toEqual([402, 403, 429]);
+    for (const { answer } of refused) expect(answer.headers['x-gateway-budget-remaining'], String(answer.status)).toMatch(/^\d+$/);
+    expect(refused.find(({ answer }) => answer.status === 429)!.answer.headers['retry-after']).toMatch(/^\d+$/);
+  });
+
   it('describes every route the gateway serves', () => {
     const served = new Set(routes(gw).map(({ method, url }) => `${method} ${url.replace(/:(\w+)/g, '{$1}')}`));
     expect(served.size).toBeGreaterThan(15);
