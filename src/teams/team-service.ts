@@ -186,6 +186,12 @@ export class TeamService {
   async rotateKey(id: string): Promise<IssuedKey> {
     const old = await this.store.getKey(id);
     if (!old || old.revoked_at) throw errors.notFound(`No active key ${id}`);
+    // The new key keeps the old one's expiry: past, it could never be used. Say which, since
+    // the caller sent no expires_at of its own.
+    if (old.expires_at && Date.parse(old.expires_at) <= this.clock.now()) {
+      const expired = `expired at ${new Date(old.expires_at).toISOString()}`;
+      throw errors.validation(`Key ${id} ${expired}: extend its expires_at (PATCH /admin/keys/${id}) before rotating it`, { fields: { expires_at: expired } });
+    }
     const { id: _id, team, hash: _hash, created_at: _at, revoked_at: _revoked, ...kept } = old;
     const issued = await this.issueKey(team, kept);
     await this.revokeKey(id);
