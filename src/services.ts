@@ -216,7 +216,7 @@ export function createServices(input: {
     clock,
     store,
     teamStore,
-    teams: new TeamService(teamStore, clock, () => auth.invalidate()),
+    teams: new TeamService(teamStore, clock, () => auth.invalidate(), (team, from, to) => quotaStore.carryKeySpend(team, from, to)),
     auth,
     adminTokens: new AdminTokens(
       store.kind === 'sqlite' ? createSqliteTokenStore(store) : createRedisTokenStore(store),

@@ -97,6 +97,8 @@ export interface QuotaStore {
   usage(team: string, periodId: string, now: number): Promise<TeamUsage>;
   /** What a key of `team` has spent in the given period of its own budget (0 in a new period). */
   keySpent(team: string, keyId: string, periodId: string): Promise<number>;
+  /** A rotated key's spend this period moves to the key that replaced it (added to what that one spent). */
+  carryKeySpend(team: string, fromKeyId: string, toKeyId: string): Promise<void>;
   /** Outstanding reservations across all teams (a gauge). */
   outstanding(now: number): Promise<number>;
   /**

@@ -4,8 +4,9 @@
 // keys and writes are in ../ledger/redis-ledger.ts.
 import { sendRedisGrant } from '../generations/grant-store.js';
 import { ReplicasBehind, type RedisConnection } from '../store/connection.js';
-import { extendLua, reserveLua, settleLua, usageLua } from './lua/quota-scripts.js';
+import { carryKeyLua, extendLua, reserveLua, settleLua, usageLua } from './lua/quota-scripts.js';
 import { ledgerField, redisLedger, teamTag } from '../ledger/redis-ledger.js';
+import { spendIn } from './period-carry.js';
 import { ledgerDay } from './periods.js';
 import type { LimitScope, QuotaStore, RateLimitName, RateWindow, ReserveInput, ReserveResult } from './quota-store.js';
 
@@ -18,6 +19,7 @@ const scripts = {
   egwQuotaSettle: { numberOfKeys: 10, lua: settleLua },
   egwQuotaExtend: { numberOfKeys: 2, lua: extendLua },
   egwQuotaUsage: { numberOfKeys: 3, lua: usageLua },
+  egwQuotaCarryKey: { numberOfKeys: 2, lua: carryKeyLua },
 } as const;
 type ScriptName = keyof typeof scripts;
 type Arg = string | number;
@@ -158,7 +160,11 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
 
     async keySpent(team, keyId, periodId) {
       const [period, spent] = await redis.hmget(k.keyState(team, keyId), 'period', 'spent');
-      return period === periodId ? Number(spent ?? 0) : 0;
+      return spendIn(period ?? undefined, Number(spent ?? 0), periodId);
+    },
+
+    async carryKeySpend(team, fromKeyId, toKeyId) {
+      await run(team, [], 'egwQuotaCarryKey', [k.keyState(team, fromKeyId), k.keyState(team, toKeyId)]);
     },
 
     async outstanding(now) {

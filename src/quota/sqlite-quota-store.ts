@@ -6,6 +6,7 @@ import { sqliteGrantWriter } from '../generations/grant-store.js';
 import type { SqliteConnection } from '../store/connection.js';
 import { sqliteLedger } from '../ledger/sqlite-ledger.js';
 import { createQuotaSchema } from './sqlite-quota-schema.js';
+import { laterPeriodSql, periodAfterReserve, spendIn } from './period-carry.js';
 import { createSqliteRateWindows } from './sqlite-rate-windows.js';
 import type {
   LedgerPlace, QuotaStore, RateWindow, ReserveInput, ReserveResult, RoomInput, SettleInput,
@@ -31,6 +32,9 @@ interface State {
   reserved: number;
 }
 
+/** A settlement's period id is a later period of the same kind than the stored one: spent starts from zero. */
+const NEW_PERIOD = laterPeriodSql('excluded.period_id', 'period_id');
+
 export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
   const { db } = conn;
   createQuotaSchema(db);
@@ -41,12 +45,12 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
       INSERT INTO quota_state (team, period_id, spent, reserved) VALUES (?, ?, ?, ?)
       ON CONFLICT(team) DO UPDATE SET period_id = excluded.period_id, spent = excluded.spent,
         reserved = excluded.reserved`),
-    // Settling: spent starts from zero in a new period; the held amount (if any) is released.
+    // Settling: spent starts from zero in a later period of the same kind (./period-carry.ts); the held amount (if any) is released.
     // (team, periodId, actual, release). Parameters are positional on the request path: named ones cost a lookup each.
     chargeState: db.prepare(`
       INSERT INTO quota_state (team, period_id, spent, reserved) VALUES (?, ?, ?, 0)
-      ON CONFLICT(team) DO UPDATE SET spent = IIF(period_id = excluded.period_id, spent, 0) + excluded.spent,
-        period_id = excluded.period_id, reserved = MAX(0, reserved - ?)`),
+      ON CONFLICT(team) DO UPDATE SET spent = IIF(${NEW_PERIOD}, 0, spent) + excluded.spent,
+        period_id = IIF(${NEW_PERIOD}, excluded.period_id, period_id), reserved = MAX(0, reserved - ?)`),
     releaseReserved: db.prepare(`UPDATE quota_state SET reserved = MAX(0, reserved - ?) WHERE team = ?`),
     expiredSum: db
       .prepare(`SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM held_reservations WHERE team = ? AND expires_at <= ?`)
@@ -61,8 +65,11 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     // (key id, periodId, actual)
     chargeKey: db.prepare(`
       INSERT INTO key_quota_state (key_id, period_id, spent) VALUES (?, ?, ?)
-      ON CONFLICT(key_id) DO UPDATE SET spent = IIF(period_id = excluded.period_id, spent, 0) + excluded.spent,
-        period_id = excluded.period_id`),
+      ON CONFLICT(key_id) DO UPDATE SET spent = IIF(${NEW_PERIOD}, 0, spent) + excluded.spent,
+        period_id = IIF(${NEW_PERIOD}, excluded.period_id, period_id)`),
+    carryKey: db.prepare(`
+      INSERT INTO key_quota_state (key_id, period_id, spent) SELECT ?, period_id, spent FROM key_quota_state WHERE key_id = ?
+      ON CONFLICT(key_id) DO UPDATE SET spent = spent + excluded.spent`),
     unhold: db.prepare(`DELETE FROM held_reservations WHERE team = ? AND id = ? RETURNING amount, counted_at`).raw(),
     markSettled: db.prepare(`INSERT OR IGNORE INTO settled_reservations (team, id, settled_at) VALUES (?, ?, ?)`),
     // A lease that already ran out is over even if no sweep has noticed yet; a shorter one never cuts it.
@@ -83,14 +90,14 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
   /** A key's spend in `periodId` (zero in a new period). */
   const keySpent = (keyId: string, periodId: string): number => {
     const row = q.getKeyState.get(keyId) as [periodId: string, spent: number] | undefined;
-    return row?.[0] === periodId ? Number(row[1]) : 0;
+    return row ? spendIn(row[0], Number(row[1]), periodId) : 0;
   };
 
-  /** The team's state in `periodId` (spent starts from zero in a new period). */
-  const load = (team: string, periodId: string): State => {
+  /** The team's state in `periodId` (./period-carry.ts), and the period id a reserve leaves. */
+  const load = (team: string, periodId: string): { st: State; leaves: string } => {
     const row = q.getState.get(team) as [periodId: string, spent: number, reserved: number] | undefined;
-    if (!row) return { spent: 0, reserved: 0 };
-    return { spent: row[0] === periodId ? row[1] : 0, reserved: row[2] };
+    if (!row) return { st: { spent: 0, reserved: 0 }, leaves: periodId };
+    return { st: { spent: spendIn(row[0], row[1], periodId), reserved: row[2] }, leaves: periodAfterReserve(row[0], periodId) };
   };
 
   /** Ends the team's leases that ran out at or before `now`; returns the tokens they held. */
@@ -121,11 +128,11 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
    */
   const decide = (i: ReserveInput, probe: boolean): ReserveResult => {
     pruneMaybe(i.now);
-    const st = load(i.team, i.periodId);
+    const { st, leaves } = load(i.team, i.periodId);
     const freed = sweep(i.team, i.now);
     st.reserved = Math.max(0, st.reserved - freed);
     // The state row is written once, and only when something changed (a sweep, a reservation).
-    const keep = () => freed > 0 && q.putState.run(i.team, i.periodId, st.spent, st.reserved);
+    const keep = () => freed > 0 && q.putState.run(i.team, leaves, st.spent, st.reserved);
     const refuse = (result: ReserveResult): ReserveResult => {
       keep();
       bump(place(i), { requests: 1, rejections: 1 });
@@ -165,7 +172,7 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
       return { ok: true, ...st, left };
     }
     st.reserved += i.amount;
-    q.putState.run(i.team, i.periodId, st.spent, st.reserved);
+    q.putState.run(i.team, leaves, st.spent, st.reserved);
     q.hold.run(i.team, i.reservationId, i.amount, i.now + i.leaseMs, i.key?.id ?? null, i.now);
     for (const w of windows) rateWindows.count(w.key, i.now, w.weight);
     return { ok: true, ...st, left };
@@ -192,7 +199,7 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
   const usageTx = db.transaction((team: string, periodId: string, now: number) => {
     const freed = sweep(team, now);
     if (freed > 0) q.releaseReserved.run(freed, team);
-    return { ...load(team, periodId), outstanding: Number(q.heldCount.get(team, now)) };
+    return { ...load(team, periodId).st, outstanding: Number(q.heldCount.get(team, now)) };
   });
 
   const savingsTx = db.transaction((rows: Parameters<QuotaStore['addSavings']>[0]) => {
@@ -216,6 +223,7 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     room: async (input) => conn.writes.run(() => probe(input).left),
     usage: async (team, periodId, now) => usageTx.immediate(team, periodId, now),
     keySpent: async (_team, keyId, periodId) => keySpent(keyId, periodId),
+    carryKeySpend: async (_team, fromKeyId, toKeyId) => void q.carryKey.run(toKeyId, fromKeyId),
     outstanding: async (now) => Number(q.outstanding.get(now)),
     addSavings: async (rows) => savingsTx.immediate(rows),
     ledger: async (from, to) => ledgerRows(from, to),

@@ -54,6 +54,8 @@ export class TeamService {
     private readonly clock: Clock,
     /** Called after every change, so this replica's caches drop stale entries at once. */
     private readonly onChange: () => void = () => {},
+    /** Moves a rotated key's spend this period to its replacement (the quota store's carryKeySpend). */
+    private readonly carrySpend: (team: string, fromKeyId: string, toKeyId: string) => Promise<void> = async () => {},
   ) {}
 
   private stamp(): string {
@@ -182,7 +184,10 @@ export class TeamService {
     return { before: publicKey(key), after: publicKey(next) };
   }
 
-  /** Issues a new key for the same team, label and limits, and revokes the old one. */
+  /**
+   * Issues a new key for the same team, label and limits, and revokes the old one. What the old
+   * key spent this period counts against the new one's budget: rotating never refills a key.
+   */
   async rotateKey(id: string): Promise<IssuedKey> {
     const old = await this.store.getKey(id);
     if (!old || old.revoked_at) throw errors.notFound(`No active key ${id}`);
@@ -195,6 +200,7 @@ export class TeamService {
     const { id: _id, team, hash: _hash, created_at: _at, revoked_at: _revoked, ...kept } = old;
     const issued = await this.issueKey(team, kept);
     await this.revokeKey(id);
+    await this.carrySpend(team, id, issued.id);
     return issued;
   }
 }

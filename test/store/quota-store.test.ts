@@ -148,7 +148,22 @@ describe.each(storeBackends)('QuotaStore on $name', (backend) => {
     expect(await store.reserve(feb)).toMatchObject({ ok: true, spent: 0, reserved: 1000 });
     await store.settle(done(held, 250, { periodId: 'month:2026-02' }));
     expect(await usage(T0 + 1000, 'month:2026-02')).toEqual({ spent: 250, reserved: 700, outstanding: 1 });
-    expect(await usage(T0 + 1000, PERIOD)).toMatchObject({ spent: 0 });
+    // A replica whose clock is behind (an earlier period of the same kind) reads February's spend, never a fresh zero.
+    expect(await usage(T0 + 1000, PERIOD)).toMatchObject({ spent: 250 });
+  });
+
+  it('carries spent across a change of period kind, and into no earlier period (src/quota/period-carry.ts)', async () => {
+    const a = res({ amount: 100 });
+    await store.reserve(a);
+    await store.settle(done(a, 80));
+    // The budget became daily: today keeps the month's 80, tomorrow starts from zero.
+    const day = res({ amount: 10, periodId: 'day:2026-01-15' });
+    expect(await store.reserve(day)).toMatchObject({ ok: true, spent: 80 });
+    // A settlement reserved under the month and landing after the change adds to today.
+    await store.settle(done(day, 10, { periodId: 'month:2026-01' }));
+    expect(await usage(T0, 'day:2026-01-15')).toMatchObject({ spent: 90 });
+    expect(await usage(T0, 'day:2026-01-16')).toMatchObject({ spent: 0 });
+    expect(await usage(T0, 'total')).toMatchObject({ spent: 90 });
   });
 
   it('requests per minute: a sliding window, no double burst at a minute boundary', async () => {

@@ -3,9 +3,10 @@
 // numbers go back to Node as strings (`%.17g`) because Redis truncates Lua numbers to integers.
 
 import { BUCKET_MS, WINDOW_MS } from '../rate-buckets.js';
+import { periodCarryLua } from '../period-carry.js';
 import { luaHelpers } from './lua-helpers.js';
 
-const common = `${luaHelpers}-- 'model' is the ledger's model|key column pair, joined by the caller (see ledgerField).
+const common = `${luaHelpers}${periodCarryLua}-- 'model' is the ledger's model|key column pair, joined by the caller (see ledgerField).
 local function bump(ledger, days, day, model, counter, n)
   redis.call('HINCRBYFLOAT', ledger, model .. '|' .. counter, n)
   redis.call('SADD', days, day)
@@ -85,10 +86,9 @@ local model, day = ARGV[6], ARGV[7]
 local now = clock(ARGV[8], ARGV[9])
 local keyId, keyBudget, keyPeriod, probe = ARGV[11], tonumber(ARGV[12]), ARGV[13], ARGV[14] == '1'
 local st = redis.call('HMGET', KEYS[1], 'period', 'spent', 'reserved')
-local spent, reserved = num(st[2]), num(st[3])
-if st[1] ~= period then spent = 0 end
+local spent, reserved = spendIn(st[1], num(st[2]), period), num(st[3])
 reserved = math.max(0, reserved - sweep(KEYS[2], KEYS[3], now))
-redis.call('HSET', KEYS[1], 'period', period, 'spent', spent, 'reserved', reserved)
+redis.call('HSET', KEYS[1], 'period', periodAfterReserve(st[1], period), 'spent', spent, 'reserved', reserved)
 -- A retried reserve (resent after a dropped connection) must not hold twice.
 if not probe and redis.call('EXISTS', KEYS[4]) == 1 then return {'ok', fmt(spent), fmt(reserved), ''} end
 local function refuse(result)
@@ -119,8 +119,7 @@ if budget then
 end
 if keyId ~= '' and keyBudget then
   local ks = redis.call('HMGET', KEYS[7], 'period', 'spent')
-  local kspent = num(ks[2])
-  if ks[1] ~= keyPeriod then kspent = 0 end
+  local kspent = spendIn(ks[1], num(ks[2]), keyPeriod)
   local kreserved = keyHeld(KEYS[8], KEYS[2], now)
   if not probe and kspent + kreserved + amount > keyBudget then
     return refuse({'budget', 'key', fmt(kspent), fmt(kreserved)})
@@ -152,8 +151,7 @@ export const settleLua = `${common}
 if redis.call('HGET', KEYS[4], 'state') == 'settled' then return 0 end
 local id, actual, period, model, day = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
 local st = redis.call('HMGET', KEYS[1], 'period', 'spent', 'reserved')
-local spent, reserved = num(st[2]), num(st[3])
-if st[1] ~= period then spent = 0 end
+local spent, reserved = spendIn(st[1], num(st[2]), period), num(st[3])
 -- Still held (even if its lease ran out unswept): release it. Swept or unknown: already released.
 local amount = redis.call('HGET', KEYS[3], id)
 if amount then
@@ -161,14 +159,13 @@ if amount then
   redis.call('HDEL', KEYS[3], id)
   redis.call('ZREM', KEYS[2], id)
 end
-redis.call('HSET', KEYS[1], 'period', period, 'spent', spent + actual, 'reserved', reserved)
+redis.call('HSET', KEYS[1], 'period', periodAfterSettle(st[1], period), 'spent', spent + actual, 'reserved', reserved)
 redis.call('HSET', KEYS[4], 'state', 'settled')
 redis.call('PEXPIRE', KEYS[4], ARGV[7])
 if ARGV[8] ~= '' then
   local ks = redis.call('HMGET', KEYS[7], 'period', 'spent')
-  local kspent = num(ks[2])
-  if ks[1] ~= ARGV[9] then kspent = 0 end
-  redis.call('HSET', KEYS[7], 'period', ARGV[9], 'spent', kspent + actual)
+  local kspent = spendIn(ks[1], num(ks[2]), ARGV[9])
+  redis.call('HSET', KEYS[7], 'period', periodAfterSettle(ks[1], ARGV[9]), 'spent', kspent + actual)
   redis.call('HDEL', KEYS[8], id)
 end
 -- A token window still holding the estimate (in the bucket it was counted in) takes the actual cost instead.
@@ -211,7 +208,7 @@ local freed = sweep(KEYS[2], KEYS[3], now)
 local st = redis.call('HMGET', KEYS[1], 'period', 'spent', 'reserved')
 local spent, reserved = num(st[2]), math.max(0, num(st[3]) - freed)
 if freed > 0 and st[1] then redis.call('HSET', KEYS[1], 'reserved', reserved) end
-if st[1] ~= ARGV[1] then spent = 0 end
+spent = spendIn(st[1], spent, ARGV[1])
 return {fmt(spent), fmt(reserved), redis.call('ZCARD', KEYS[2])}
 `;
 
@@ -243,4 +240,16 @@ end
 if top > last then redis.call('HSET', KEYS[3], ARGV[2], fmt(top)) end
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
 return top > last and 1 or 0
+`;
+
+/**
+ * A rotated key's spend goes to the key that replaced it. KEYS: old key state, new key state.
+ * Added to what the new key spent already (it may have been used before this ran).
+ */
+export const carryKeyLua = `${common}
+local old = redis.call('HMGET', KEYS[1], 'period', 'spent')
+if not old[1] then return 0 end
+local new = redis.call('HMGET', KEYS[2], 'period', 'spent')
+redis.call('HSET', KEYS[2], 'period', new[1] or old[1], 'spent', fmt(num(new[2]) + num(old[2])))
+return 1
 `;

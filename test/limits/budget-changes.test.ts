@@ -1,0 +1,70 @@
+// Admin changes never refill a budget: a team's or a key's budget whose period changes keeps
+// what was spent in the period current then (a later period of the new kind starts from zero),
+// and a rotated key's spend counts against its replacement. Counted against the simulator.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
+
+const DAY_MS = 86_400_000;
+
+describe.each(['sqlite', 'redis'] as const)('budget changes on %s', (backend) => {
+  // Noon UTC on the 10th: a day, a week and a month all have room to end later.
+  const clock = new ManualClock(Date.UTC(2026, 10, 10, 12));
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startGateway({ backend, clock });
+  });
+  afterAll(async () => {
+    await gw.close();
+  });
+
+  let n = 0;
+  /** `count` distinct gpt-5 requests (2 tokens each), one after another; their statuses. */
+  const spend = async (key: string, count: number) => {
+    const statuses: number[] = [];
+    for (let i = 0; i < count; i++) {
+      statuses.push((await gw.api('POST', '/api/v2/generate', key, { model: 'gpt-5', prompt: `budget change ${n++}` })).status);
+    }
+    return statuses;
+  };
+
+  it('a team budget changed from month to day, then to total, keeps what was spent; the next day starts from zero', async () => {
+    const key = await gw.team('periods', { budget: { tokens: 10, period: 'month' } });
+    const calls = gw.sim.totalGenerateCalls();
+    expect(await spend(key, 4)).toEqual([200, 200, 200, 200]);
+    expect(await gw.usage('periods')).toMatchObject({ spent: 8, period: 'month' });
+
+    expect((await gw.admin('PATCH', '/admin/teams/periods', { budget: { period: 'day' } })).status).toBe(200);
+    expect(await gw.usage('periods')).toMatchObject({ spent: 8, period: 'day', remaining: 2 });
+    expect(await spend(key, 2)).toEqual([200, 402]);
+
+    expect((await gw.admin('PATCH', '/admin/teams/periods', { budget: { period: 'total' } })).status).toBe(200);
+    expect(await gw.usage('periods')).toMatchObject({ spent: 10, remaining: 0 });
+    expect(await spend(key, 1)).toEqual([402]);
+
+    // Back to a daily budget: today keeps its spend, tomorrow is a new day.
+    expect((await gw.admin('PATCH', '/admin/teams/periods', { budget: { period: 'day' } })).status).toBe(200);
+    expect(await spend(key, 1)).toEqual([402]);
+    clock.advance(DAY_MS);
+    expect(await spend(key, 1)).toEqual([200]);
+    expect(await gw.usage('periods')).toMatchObject({ spent: 2 });
+    expect(gw.sim.totalGenerateCalls() - calls).toBe(6);
+  });
+
+  it('a key budget whose period changes keeps its spend, and rotating the key does not refill it', async () => {
+    await gw.team('keyed');
+    const issued = (await gw.admin('POST', '/admin/teams/keyed/keys', { label: 'app', budget: { tokens: 6, period: 'month' } })).json();
+    const calls = gw.sim.totalGenerateCalls();
+    expect(await spend(issued.key, 4)).toEqual([200, 200, 200, 402]);
+
+    expect((await gw.admin('PATCH', `/admin/keys/${issued.id}`, { budget: { period: 'week' } })).status).toBe(200);
+    expect(await spend(issued.key, 1)).toEqual([402]);
+
+    const rotated = await gw.admin('POST', `/admin/keys/${issued.id}/rotate`);
+    expect(rotated.status).toBe(201);
+    const refused = await gw.api('POST', '/api/v2/generate', rotated.json().key, { model: 'gpt-5', prompt: 'after rotation' });
+    expect(refused.status).toBe(402);
+    expect(refused.json()).toMatchObject({ details: { scope: 'key', spent: 6, budget: 6, period: 'week' } });
+    expect(gw.sim.totalGenerateCalls() - calls).toBe(3);
+  });
+});
