@@ -1,12 +1,23 @@
 // The model catalog routes, forwarded with the nb_ key and kept for a few minutes: every team
-// asks the same questions, and the answers change rarely.
+// asks the same questions, and the answers change rarely. A slug never leaves its path segment.
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { errors } from '../errors.js';
 import type { Services } from '../services.js';
 import { calculatePriceSchema, modelSchema, modelsSchema } from './schemas.js';
 import type { UpstreamResponse } from '../upstream/client.js';
 
 const TTL_MS = 5 * 60_000;
 const MAX_ENTRIES = 1_000;
+
+/**
+ * The slug as one path segment upstream. `encodeURIComponent` leaves `.` and `..` as they are,
+ * and an upstream (or a proxy before it) that resolves dot segments would serve
+ * `/api/v2/models/..` as `/api/v2/`: a route the gateway never forwards. No model is named so.
+ */
+function slugPath(slug: string): string {
+  if (slug === '.' || slug === '..') throw errors.notFound(`No model ${slug}`);
+  return `/api/v2/models/${encodeURIComponent(slug)}`;
+}
 
 export async function modelRoutes(app: FastifyInstance, opts: { services: Services }): Promise<void> {
   const { upstream, clock } = opts.services;
@@ -28,10 +39,10 @@ export async function modelRoutes(app: FastifyInstance, opts: { services: Servic
 
   app.get('/api/v2/models', { schema: modelsSchema }, async (_req, reply) => relay(reply, await cachedRead('GET', '/api/v2/models')));
   app.get<{ Params: { slug: string } }>('/api/v2/models/:slug', { schema: modelSchema }, async (req, reply) =>
-    relay(reply, await cachedRead('GET', `/api/v2/models/${encodeURIComponent(req.params.slug)}`)),
+    relay(reply, await cachedRead('GET', slugPath(req.params.slug))),
   );
   app.post<{ Params: { slug: string } }>('/api/v2/models/:slug/calculate-price', { schema: calculatePriceSchema }, async (req, reply) => {
     const body = Buffer.isBuffer(req.body) && req.body.length ? req.body : Buffer.from('{}');
-    return relay(reply, await cachedRead('POST', `/api/v2/models/${encodeURIComponent(req.params.slug)}/calculate-price`, body));
+    return relay(reply, await cachedRead('POST', `${slugPath(req.params.slug)}/calculate-price`, body));
   });
 }
