@@ -158,5 +158,5 @@ export const calculatePriceSchema: DocumentedSchema = {
     description: 'The generate body to price, forwarded as sent',
     content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } },
   },
-  response: { 200: upstreamJson('The price, from upstream'), 404: upstreamJson("Upstream's not found"), ...catalogErrors },
+  response: { 200: upstreamJson('The price, from upstream'), 404: upstreamJson("Upstream's not found"), ...errorResponses(400, 413), ...catalogErrors },
 };

@@ -3,7 +3,8 @@
 // upstream or proxy that resolves dot segments serves that as /api/v2/, a route the gateway
 // never forwards. It is a 404 here, with no upstream call.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { MAX_JSON_DEPTH } from '../../src/http/json-depth.js';
+import { call, startGateway, type TestGateway } from '../helpers/gateway.js';
 import { answers, raw } from '../helpers/raw-http.js';
 
 const upstreamCalls = (gw: TestGateway) => Object.values(gw.sim.calls()).reduce((sum, n) => sum + n, 0);
@@ -50,5 +51,44 @@ describe('hostile input on the catalog routes', () => {
 
   it('keeps serving the catalog', async () => {
     expect((await send('GET', '/api/v2/models/gpt-5')).status).toBe(200);
+  });
+});
+
+// Regression: a calculate-price body that was not JSON, or not an object, or 5,000 levels deep
+// was forwarded, each one an upstream call counted against the account's hourly and daily caps.
+describe('calculate-price bodies', () => {
+  let gw: TestGateway;
+  let key: string;
+  beforeAll(async () => {
+    gw = await startGateway();
+    key = await gw.team('ml');
+  });
+  afterAll(async () => gw.close());
+
+  const price = (raw: string) =>
+    call(gw.url, 'POST', '/api/v2/models/gpt-5/calculate-price', { key, raw, headers: { 'content-type': 'application/json' } });
+  const priceCalls = () => gw.sim.calls()['POST /api/v2/models/:slug/calculate-price'] ?? 0;
+
+  it.each([
+    // The simulator refuses what is not JSON before counting it: the message says who answered.
+    ['not JSON', 'count=3', 'Request body is not valid JSON'],
+    ['truncated JSON', '{"params": {', 'Request body is not valid JSON'],
+    ['a JSON array', '[{"count": 3}]', 'Request body must be a JSON object'],
+    ['a JSON number', '3', 'Request body must be a JSON object'],
+    ['JSON null', 'null', 'Request body must be a JSON object'],
+    ['JSON nested 5,000 levels', `{"params":${'['.repeat(5_000)}${']'.repeat(5_000)}}`, `JSON nested deeper than ${MAX_JSON_DEPTH} levels`],
+  ])('%s gets 400 bad_request from the gateway and no upstream call', async (_name, raw, message) => {
+    const before = priceCalls();
+    const res = await price(raw);
+    expect(res.status).toBe(400);
+    expect(res.json()).toMatchObject({ error: 'bad_request', message, details: expect.any(Object) });
+    expect(priceCalls()).toBe(before);
+  });
+
+  it('a JSON object, and an empty body (read as {}), are still forwarded', async () => {
+    const before = priceCalls();
+    expect((await price('{"params": {}, "count": 2}')).json()).toMatchObject({ token_cost: expect.any(Number) });
+    expect((await price('')).status).toBe(200);
+    expect(priceCalls()).toBe(before + 2);
   });
 });
