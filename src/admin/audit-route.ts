@@ -11,11 +11,26 @@ import { csvField, isDay, param, type RawQuery } from '../ledger/usage.js';
 const DAY_MS = 86_400_000;
 const COLUMNS = ['at', 'actor', 'action', 'target', 'changes', 'ip'] as const;
 
+const LEAP_SECOND = /^(.{10}[Tt ]\d\d:\d\d:)60/;
+
+/**
+ * An RFC 3339 time as the schema's date-time accepts it, in ms. Date.parse reads neither a
+ * leap second (`23:59:60Z`: POSIX time counts it as the next minute's first instant) nor an
+ * offset without minutes (`+01`): it answered NaN, and a NaN bound matched no entry at all.
+ */
+function timeMs(value: string): number {
+  const offset = value.replace(/([+-]\d\d)$/, '$1:00');
+  const leap = LEAP_SECOND.exec(offset);
+  return leap ? Date.parse(`${leap[1]}59${offset.slice(leap[0].length)}`) + 1000 : Date.parse(offset);
+}
+
 function bound(query: RawQuery, name: 'from' | 'to'): number {
   const value = param(query, name);
   if (!value) return name === 'from' ? 0 : Number.MAX_SAFE_INTEGER;
   if (isDay(value)) return Date.parse(`${value}T00:00:00Z`) + (name === 'to' ? DAY_MS - 1 : 0);
-  return Date.parse(value);
+  const ms = timeMs(value);
+  if (Number.isNaN(ms)) throw errors.validation(`${name} is not a time`, { fields: { [name]: 'a UTC day (YYYY-MM-DD) or an RFC 3339 time' } });
+  return ms;
 }
 
 export function parseAuditQuery(query: RawQuery): AuditFilter & { format: 'json' | 'csv' } {
