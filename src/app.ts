@@ -57,6 +57,11 @@ declare module 'fastify' {
   }
 }
 
+/** Node's own timers for a request limit of `ms`: the head within it too, checked at least twice in it. */
+function requestTimeouts(ms: number): { headersTimeout: number; connectionsCheckingInterval: number } {
+  return { headersTimeout: Math.min(60_000, ms), connectionsCheckingInterval: Math.min(30_000, Math.ceil(ms / 2)) };
+}
+
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const clock = options.clock ?? systemClock;
@@ -91,6 +96,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     loggerInstance: log as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.server.body_limit_bytes,
+    // A request (head and body) must have arrived by then, or it gets 408 request_timeout: one
+    // that never finishes would otherwise hold its connection for ever (fastify's default is
+    // none). Node swaps the two limits when headersTimeout (60 s) is the longer one, so it is
+    // kept under; it checks every connectionsCheckingInterval (30 s), more often for a short limit.
+    requestTimeout: config.server.request_timeout_ms,
+    http: requestTimeouts(config.server.request_timeout_ms),
     trustProxy: config.server.trust_proxy,
     // Every answer the gateway makes is in the contract's error shape (src/http/error-handler.ts).
     return503OnClosing: false,

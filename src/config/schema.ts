@@ -31,6 +31,7 @@ export const configSchema = z
         host: z.string().min(1).default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(8080),
         body_limit_bytes: z.number().int().positive().default(1_048_576),
+        request_timeout_ms: z.number().int().positive().default(60_000),
         trust_proxy: z.boolean().default(false),
         shutdown_timeout_ms: ms.default(310_000),
       })

@@ -1,6 +1,8 @@
 // Regression: answers the gateway makes before any route runs (a 431 for a 100 KB header or a
 // 64 KB request line, a malformed request, an undecodable URL, a request arriving while it
 // shuts down) used fastify's default body, not the contract's {error, message, details}.
+// Regression: a request whose body (or head) never finished arriving held its connection open
+// for ever (fastify's requestTimeout is 0): no 408, whatever the wait.
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
@@ -37,6 +39,38 @@ describe('answers made before a route runs are in the error shape', () => {
     const res = await fetch(`${gw.url}/api/v2/models/%zz`);
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual(shape('bad_request'));
+  });
+});
+
+describe('a request that never finishes arriving', () => {
+  let gw: TestGateway;
+  let key: string;
+  beforeAll(async () => {
+    gw = await startGateway({ config: { server: { request_timeout_ms: 300 } } });
+    key = await gw.team('ml');
+  });
+  afterAll(async () => gw.close());
+
+  it.each([
+    ['a chunked body that never ends', (k: string) => `POST /api/v2/generate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${k}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"mod\r\n`],
+    ['a body shorter than its Content-Length', (k: string) => `POST /api/v2/generate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${k}\r\nContent-Length: 100\r\n\r\n{"model"`],
+    ['a head that never ends', () => 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n'],
+  ])('%s gets 408 request_timeout in the error shape, no upstream call, and the gateway keeps serving', async (_name, bytes) => {
+    const before = gw.sim.totalGenerateCalls();
+    // raw() waits (at most 10 s) for the gateway to answer and close the connection.
+    expect(answers(await raw(gw.url, bytes(key)))).toEqual([{ status: 408, body: shape('request_timeout') }]);
+    expect(gw.sim.totalGenerateCalls()).toBe(before);
+    expect((await gw.api('POST', '/api/v2/generate', key, { model: 'gpt-5', prompt: 'still serving' })).status).toBe(200);
+  });
+
+  it('bounds the arrival only: an answer may take longer than the limit', async () => {
+    const slow = await startGateway({ config: { server: { request_timeout_ms: 300 } }, simOptions: { latencyMs: 1_000 } });
+    try {
+      const res = await slow.api('POST', '/api/v2/generate', await slow.team('ml'), { model: 'gpt-5', prompt: 'slow upstream' });
+      expect(res.status).toBe(200);
+    } finally {
+      await slow.close();
+    }
   });
 });
 
