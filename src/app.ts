@@ -7,6 +7,7 @@ import type { DestinationStream, Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { adminRoutes } from './admin/routes.js';
 import type { Alerts } from './alerts/alerts.js';
+import { assertOneAuthorization } from './auth/keys.js';
 import { createAlerts } from './alerts/create-alerts.js';
 import type { Sleep } from './alerts/webhook-sender.js';
 import { systemClock, systemTimers, type Clock, type Timers } from './clock.js';
@@ -130,6 +131,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorateRequest('span', null);
   app.addHook('onRequest', async (request) => {
     request.facts = {};
+    assertOneAuthorization(request.raw.rawHeaders);
   });
   if (options.tracer) traceRequests(app, options.tracer);
   // One log line per request, from chosen facts: never headers, bodies or keys.
