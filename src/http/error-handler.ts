@@ -65,6 +65,16 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): 
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? errors.requestTimeout()
         : errors.badRequest('Malformed HTTP request');
+  answerOnSocket(socket, error);
+}
+
+/** A CONNECT never reaches a route (Node emits it apart, and closes the connection in silence if nobody listens). */
+export function connectHandler(_request: unknown, socket: Socket): void {
+  if (!socket.destroyed) answerOnSocket(socket, errors.notFound('CONNECT is not served by the gateway'));
+}
+
+/** Writes `error` as a whole HTTP answer on the raw socket, then closes it. */
+function answerOnSocket(socket: Socket, error: GatewayError): void {
   const body = JSON.stringify(error.toBody());
   if (socket.writable) {
     socket.write(
@@ -81,6 +91,7 @@ export function frameworkErrors(err: FastifyError, _request: FastifyRequest, rep
 }
 
 export function installErrorHandling(app: FastifyInstance, bodyLimit: number): void {
+  app.server.on('connect', connectHandler);
   // Fastify's own 503 while closing (return503OnClosing) has a body of its own: this one has ours.
   let closing = false;
   app.addHook('preClose', async () => {

@@ -1,5 +1,5 @@
 // Regression: answers the gateway makes before any route runs (a 431 for a 100 KB header or a
-// 64 KB request line, a malformed request, an undecodable URL, a request arriving while it
+// 64 KB request line, a malformed request, an undecodable URL, a CONNECT, a request arriving while it
 // shuts down) used fastify's default body, not the contract's {error, message, details}.
 // Regression: a request whose body (or head) never finished arriving held its connection open
 // for ever (fastify's requestTimeout is 0): no 408, whatever the wait.
@@ -33,6 +33,13 @@ describe('answers made before a route runs are in the error shape', () => {
   it('a malformed request gets 400 bad_request in the error shape', async () => {
     const text = await raw(gw.url, 'NOT HTTP AT ALL\r\n\r\n');
     expect(answers(text)).toEqual([{ status: 400, body: shape('bad_request') }]);
+  });
+
+  // Regression: Node closes a CONNECT's connection without a word unless someone listens for it.
+  it('a CONNECT request gets 404 not_found in the error shape, and the gateway keeps serving', async () => {
+    const text = await raw(gw.url, 'CONNECT upstream.example:443 HTTP/1.1\r\nHost: upstream.example:443\r\n\r\n');
+    expect(answers(text)).toEqual([{ status: 404, body: shape('not_found') }]);
+    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
   });
 
   it('an undecodable URL gets 400 bad_request in the error shape', async () => {
