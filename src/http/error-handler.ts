@@ -10,7 +10,8 @@ import { UpstreamFailure } from '../upstream/client.js';
 
 /** A route schema's complaints as `details.fields`: the field's dotted path -> what is wrong. */
 function validationFields(err: FastifyError): Record<string, string> {
-  const fields: Record<string, string> = {};
+  // A Map, not an object: a field named __proto__ would set the object's prototype, not name itself.
+  const fields = new Map<string, string>();
   for (const issue of err.validation ?? []) {
     const params = issue.params as { missingProperty?: string; additionalProperty?: string };
     const path = [...issue.instancePath.split('/').filter(Boolean), params.missingProperty ?? params.additionalProperty ?? []].flat();
@@ -22,13 +23,14 @@ function validationFields(err: FastifyError): Record<string, string> {
         : typeof described === 'string'
           ? `must be ${described}`
           : (issue.message ?? 'invalid');
-    fields[path.join('.') || (err.validationContext ?? 'body')] ??= problem;
+    const field = path.join('.') || (err.validationContext ?? 'body');
+    if (!fields.has(field)) fields.set(field, problem);
   }
   // Under `anyOf` (a list or null) every branch complains; the deepest complaint is the one
   // that names what is wrong (allowed_models.0, not "allowed_models must be null").
-  const paths = Object.keys(fields);
-  for (const path of paths) if (paths.some((other) => other.startsWith(`${path}.`))) delete fields[path];
-  return fields;
+  const paths = [...fields.keys()];
+  for (const path of paths) if (paths.some((other) => other.startsWith(`${path}.`))) fields.delete(path);
+  return Object.fromEntries(fields); // own properties, whatever their names
 }
 
 function toGatewayError(err: FastifyError, bodyLimit: number): GatewayError | null {

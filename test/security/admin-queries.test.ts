@@ -38,3 +38,25 @@ describe('GET /admin/audit reads every time its schema accepts', () => {
     expect(await targets('to=2026-11-30T13:00:00%2B01:00')).toEqual(['ml']);
   });
 });
+
+// Regression: a 422's details.fields was an object filled by assignment, so a field named
+// `__proto__` set its prototype and one named `constructor` was taken as already named: the
+// answer named neither ("Invalid request querystring: " and fields {}).
+describe('a 422 names a field called __proto__ or constructor', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startGateway();
+  });
+  afterAll(async () => gw.close());
+
+  it.each(['__proto__', 'constructor', 'hasOwnProperty'])('GET /admin/keys?%s=1', async (field) => {
+    const res = await gw.admin('GET', `/admin/keys?${field}=1`);
+    expect(res.status).toBe(422);
+    expect(res.json()).toEqual({
+      error: 'validation_error',
+      message: `Invalid request querystring: ${field} unknown field`,
+      details: { fields: { [field]: 'unknown field' } },
+    });
+    expect(Object.keys(res.json().details.fields)).toEqual([field]);
+  });
+});
