@@ -2,7 +2,7 @@
 // asks the same questions, and the answers change rarely. A slug never leaves its path segment.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { errors } from '../errors.js';
-import { checkJsonDepth } from '../http/json-depth.js';
+import { readJsonObject } from '../generate/request-body.js';
 import type { Services } from '../services.js';
 import { calculatePriceSchema, modelSchema, modelsSchema } from './schemas.js';
 import type { UpstreamResponse } from '../upstream/client.js';
@@ -18,24 +18,6 @@ const MAX_ENTRIES = 1_000;
 function slugPath(slug: string): string {
   if (slug === '.' || slug === '..') throw errors.notFound(`No model ${slug}`);
   return `/api/v2/models/${encodeURIComponent(slug)}`;
-}
-
-/**
- * A calculate-price body, checked before it is forwarded: a JSON object, nested no deeper than a
- * generate body may be. Anything else is refused here (400) instead of costing an upstream call
- * against the account's request caps.
- */
-function priceBody(raw: Buffer): Buffer {
-  const text = raw.toString('utf8');
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw errors.badRequest('Request body is not valid JSON');
-  }
-  checkJsonDepth(text);
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw errors.badRequest('Request body must be a JSON object');
-  return raw;
 }
 
 export async function modelRoutes(app: FastifyInstance, opts: { services: Services }): Promise<void> {
@@ -61,7 +43,11 @@ export async function modelRoutes(app: FastifyInstance, opts: { services: Servic
     relay(reply, await cachedRead('GET', slugPath(req.params.slug))),
   );
   app.post<{ Params: { slug: string } }>('/api/v2/models/:slug/calculate-price', { schema: calculatePriceSchema }, async (req, reply) => {
-    const body = Buffer.isBuffer(req.body) && req.body.length ? priceBody(req.body) : Buffer.from('{}');
+    const sent = Buffer.isBuffer(req.body) && req.body.length ? req.body : null;
+    // A body that is not one JSON object is refused here (400), not by upstream: each refusal
+    // there would count against the account's request caps.
+    if (sent) readJsonObject(sent);
+    const body = sent ?? Buffer.from('{}');
     return relay(reply, await cachedRead('POST', `${slugPath(req.params.slug)}/calculate-price`, body));
   });
 }

@@ -1,7 +1,7 @@
 // Hostile JSON bodies on the generate routes. Regressions: 5,000 levels of nesting inside
 // `params` overflowed the stack while the cache key was made (a 500); a `__proto__` member
 // vanished from the cache key (so a different request was a cache hit and never reached
-// upstream); numbers beyond double precision made the same key.
+// upstream); numbers beyond double precision made the same key; so did invalid UTF-8 bytes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/cache/canonical-json.js';
 import { cacheKey, GENERATE_ROUTE } from '../../src/cache/cache-key.js';
@@ -37,6 +37,30 @@ describe('hostile JSON on POST /api/v2/generate', () => {
       expect((await send('{"model":"gpt-5","prompt":"still serving"}')).status).toBe(200);
     },
   );
+
+  // Regression: invalid UTF-8 was decoded with U+FFFD in its place, so bodies differing only in
+  // their invalid bytes (0xFF, 0xFE, a cut 0xC3, a real U+FFFD) made one cache key: the second
+  // was a hit, never reaching upstream, which may well refuse such a body (JSON is UTF-8).
+  it.each([
+    ['a lone 0xFF', [0xff]],
+    ['a sequence cut short', [0xc3]],
+    ['an overlong encoding of "."', [0xc0, 0xae]],
+    ['an encoded UTF-16 surrogate', [0xed, 0xa0, 0x80]],
+  ])('a body with %s gets 400 bad_request on both generate routes, and no upstream call', async (_name, bytes) => {
+    const body = Buffer.concat([Buffer.from('{"model":"gpt-5","prompt":"bytes '), Buffer.from(bytes), Buffer.from('"}')]);
+    for (const path of ['/api/v2/generate', '/api/v2/generate/stream']) {
+      const before = gw.sim.totalGenerateCalls();
+      const res = await call(gw.url, 'POST', path, { key, raw: body, headers: { 'content-type': 'application/json' } });
+      expect(res.status).toBe(400);
+      expect(res.json()).toEqual({ error: 'bad_request', message: 'Request body is not valid UTF-8', details: {} });
+      expect(gw.sim.totalGenerateCalls()).toBe(before);
+    }
+  });
+
+  it('a real U+FFFD and other non-ASCII text are served as usual', async () => {
+    expect((await send('{"model":"gpt-5","prompt":"\\ufffd escaped, \\u00e9"}')).status).toBe(200);
+    expect((await send('{"model":"gpt-5","prompt":"\ufffd as sent, ж, 😀"}')).status).toBe(200);
+  });
 
   it('nesting up to the limit is served (and cached) as usual', async () => {
     const body = nested(MAX_JSON_DEPTH - 1);
