@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Clock } from '../clock.js';
 import { registerAdminProxy } from './admin-proxy.js';
 import { guardCrossSite } from './cross-site-guard.js';
+import { limitJsonDepth } from './json-body.js';
 import { SessionSeal } from './session-seal.js';
 import { registerConsoleAssets } from './static-assets.js';
 import { registerSessionRoutes } from './session-routes.js';
@@ -38,6 +39,7 @@ export async function consoleRoutes(app: FastifyInstance, opts: ConsoleOptions):
   });
   await app.register(fastifyCookie);
   guardCrossSite(app);
+  limitJsonDepth(app);
 
   await registerConsoleAssets(app);
 
