@@ -58,8 +58,8 @@ export class QuotaService {
 
   /** Tokens to reserve: a configured override, else the top of the catalog's price range, else the default. */
   estimate(model: string): number {
-    const override = this.config.estimates[model];
-    if (override !== undefined) return override;
+    // Own keys only: `estimates.constructor` is Object's, and a model may be named anything.
+    if (Object.hasOwn(this.config.estimates, model)) return this.config.estimates[model];
     const info = this.catalog.get(model);
     return info ? Math.max(info.max_token_cost, info.token_cost) : this.config.default_estimate;
   }
