@@ -9,15 +9,15 @@ import { answers, raw } from '../helpers/raw-http.js';
 
 const upstreamCalls = (gw: TestGateway) => Object.values(gw.sim.calls()).reduce((sum, n) => sum + n, 0);
 
-describe('hostile input on the catalog routes', () => {
-  let gw: TestGateway;
-  let key: string;
-  beforeAll(async () => {
-    gw = await startGateway();
-    key = await gw.team('ml');
-  });
-  afterAll(async () => gw.close());
+let gw: TestGateway;
+let key: string;
+beforeAll(async () => {
+  gw = await startGateway();
+  key = await gw.team('ml');
+});
+afterAll(async () => gw.close());
 
+describe('hostile input on the catalog routes', () => {
   /** One request as raw bytes (the path exactly as written), and its answer. */
   const send = async (method: string, path: string, body = '') => {
     const head = `${method} ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\n`;
@@ -57,14 +57,6 @@ describe('hostile input on the catalog routes', () => {
 // Regression: a calculate-price body that was not JSON, or not an object, or 5,000 levels deep
 // was forwarded, each one an upstream call counted against the account's hourly and daily caps.
 describe('calculate-price bodies', () => {
-  let gw: TestGateway;
-  let key: string;
-  beforeAll(async () => {
-    gw = await startGateway();
-    key = await gw.team('ml');
-  });
-  afterAll(async () => gw.close());
-
   const price = (raw: string) =>
     call(gw.url, 'POST', '/api/v2/models/gpt-5/calculate-price', { key, raw, headers: { 'content-type': 'application/json' } });
   const priceCalls = () => gw.sim.calls()['POST /api/v2/models/:slug/calculate-price'] ?? 0;
