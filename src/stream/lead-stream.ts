@@ -14,6 +14,7 @@ import type { Broadcast, StreamResult } from './broadcast.js';
 import { ClientSubscriber } from './client-subscriber.js';
 import type { StreamContext } from './stream-context.js';
 import { relayableHeaders, SseWriter } from './sse-writer.js';
+import { budgetHeader, payingBudgetHeader } from './budget-header.js';
 import { endEntry, leadEntry } from './remote-stream.js';
 import { pumpUpstream } from './upstream-pump.js';
 
@@ -72,7 +73,7 @@ export async function leadStream(
   broadcast.open({ kind: 'stream', headers: up.headers });
   reply.hijack();
   const writer = new SseWriter(reply.raw, config.stream.heartbeat_interval_ms, () => (facts.ttfbMs = reply.elapsedTime));
-  writer.start({ ...relayableHeaders(up.headers), 'x-gateway-cache': facts.cache ?? 'miss' });
+  writer.start({ ...relayableHeaders(up.headers), 'x-gateway-cache': facts.cache ?? 'miss', ...payingBudgetHeader(quota, reservation) });
   broadcast.subscribe(
     new ClientSubscriber(writer, {
       variant: ctx.variant,
@@ -156,5 +157,8 @@ async function answerWhole(
   }
   broadcast.open({ kind: 'answer', status: up.status, headers: up.headers, body });
   release(shared);
-  return reply.code(up.status).headers(up.headers).header('x-gateway-cache', request.facts.cache ?? 'miss').send(body);
+  return reply
+    .code(up.status)
+    .headers({ ...up.headers, 'x-gateway-cache': request.facts.cache ?? 'miss', ...budgetHeader(request.facts.budgetRemaining) })
+    .send(body);
 }

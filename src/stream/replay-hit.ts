@@ -6,6 +6,7 @@ import type { CachedAnswer } from '../cache/cached-answer.js';
 import { replayEvents, type GenerationBody } from './replay.js';
 import type { StreamContext } from './stream-context.js';
 import { SseWriter } from './sse-writer.js';
+import { budgetHeader, sharedBudgetHeader } from './budget-header.js';
 
 /** The stored body, if it can be replayed as a text stream. */
 export function replayableBody(answer: CachedAnswer): GenerationBody | null {
@@ -35,9 +36,10 @@ export async function replayHit(
   facts.tokensSaved = answer.tokensSaved;
   await services.cache.entitle(key, answer, team.name);
   const balance = variant === 'guide' ? await services.quota.spendable(request.principal!).catch(() => null) : null;
+  const budget = balance !== null ? budgetHeader(balance) : await sharedBudgetHeader(services.quota, request.principal!);
   reply.hijack();
   const writer = new SseWriter(reply.raw, 0, () => (facts.ttfbMs = reply.elapsedTime));
-  writer.start({ 'x-gateway-cache': outcome, 'x-gateway-tokens-saved': String(answer.tokensSaved) });
+  writer.start({ 'x-gateway-cache': outcome, 'x-gateway-tokens-saved': String(answer.tokensSaved), ...budget });
   for (const event of replayEvents(body, variant, balance)) writer.event(event.raw);
   if (!writer.open) services.streams.detached(request, reply);
   writer.end();

@@ -16,6 +16,7 @@ import type { StreamVariant } from './replay.js';
 import { replayableBody, replayHit } from './replay-hit.js';
 import type { StreamContext, StreamServices } from './stream-context.js';
 import { relayableHeaders, SseWriter } from './sse-writer.js';
+import { sharedBudgetHeader, type BudgetHeader } from './budget-header.js';
 import { takeOverStream } from './stream-takeover.js';
 
 export async function serveStream(
@@ -110,7 +111,7 @@ async function relayFromReplica(ctx: StreamContext, broadcast: Broadcast, handle
 }
 
 /** A follower: what the leader's stream has sent so far, then the rest live; it costs nothing. */
-function follow(ctx: StreamContext, broadcast: Broadcast, opened: OpenOutcome, payer = { paying: false }): FastifyReply {
+async function follow(ctx: StreamContext, broadcast: Broadcast, opened: OpenOutcome, payer = { paying: false }): Promise<FastifyReply> {
   const { services, request, reply, parsed } = ctx;
   const facts = request.facts;
   const team = request.principal!.team;
@@ -118,7 +119,9 @@ function follow(ctx: StreamContext, broadcast: Broadcast, opened: OpenOutcome, p
   facts.outcome = 'coalesced';
   facts.tokensSpent = 0;
   if (opened.kind === 'error') throw opened.error;
-  if (opened.kind === 'answer') return followAnswer(ctx, opened);
+  // Subscribing later loses nothing: a broadcast replays what it sent (and its end) to a late subscriber.
+  const budget = await sharedBudgetHeader(services.quota, request.principal!);
+  if (opened.kind === 'answer') return followAnswer(ctx, opened, budget);
   if (opened.kind !== 'stream') throw new Error('unreachable: a retry is never followed');
   const grant = (id: string) => void services.grants.grant(id, team.name, services.clock.now(), true).catch(services.storeError);
   reply.hijack();
@@ -128,6 +131,7 @@ function follow(ctx: StreamContext, broadcast: Broadcast, opened: OpenOutcome, p
     'x-gateway-cache': 'coalesced',
     // Sent before the stream ends, so it is the estimate; the ledger gets the real charge.
     'x-gateway-tokens-saved': String(services.quota.estimate(parsed.model)),
+    ...budget,
   });
   broadcast.subscribe(
     new ClientSubscriber(writer, {
@@ -152,7 +156,7 @@ function follow(ctx: StreamContext, broadcast: Broadcast, opened: OpenOutcome, p
 }
 
 /** The leader's upstream answered without a stream: the follower gets the same answer, free. */
-function followAnswer(ctx: StreamContext, opened: Extract<OpenOutcome, { kind: 'answer' }>): FastifyReply {
+function followAnswer(ctx: StreamContext, opened: Extract<OpenOutcome, { kind: 'answer' }>, budget: BudgetHeader): FastifyReply {
   const { services, request, reply } = ctx;
   let body = opened.body;
   if (opened.status === 200) {
@@ -173,5 +177,6 @@ function followAnswer(ctx: StreamContext, opened: Extract<OpenOutcome, { kind: '
     .headers(opened.headers)
     .header('x-gateway-cache', 'coalesced')
     .header('x-gateway-tokens-saved', String(request.facts.tokensSaved ?? 0))
+    .headers(budget)
     .send(body);
 }
