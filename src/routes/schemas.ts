@@ -94,7 +94,7 @@ export const generateStreamSchema: DocumentedSchema = {
   summary: 'Generate as an SSE stream, passed through as it arrives',
   rawBody: generateBody,
   response: {
-    200: { description: 'Server-sent events', headers: cacheHeaders, content: { 'text/event-stream': { schema: { type: 'string' } } } },
+    200: { description: 'Server-sent events', headers: plainHeaders, content: { 'text/event-stream': { schema: { type: 'string' } } } },
     ...streamErrors,
   },
 };
