@@ -216,7 +216,10 @@ export function createServices(input: {
     clock,
     store,
     teamStore,
-    teams: new TeamService(teamStore, clock, () => auth.invalidate(), (team, from, to) => quotaStore.carryKeySpend(team, from, to)),
+    teams: new TeamService(teamStore, clock, () => auth.invalidate(), {
+      carryKeySpend: (team, from, to) => quotaStore.carryKeySpend(team, from, to),
+      rebase: (team, keyId, from, to) => quota.rebase(team, keyId, from, to),
+    }),
     auth,
     adminTokens: new AdminTokens(
       store.kind === 'sqlite' ? createSqliteTokenStore(store) : createRedisTokenStore(store),

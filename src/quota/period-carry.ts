@@ -1,7 +1,8 @@
 // When spend recorded in one budget period still counts in another. A later period of the same
-// kind (the next day, week, month) starts from zero; anything else carries the spend: a budget
-// whose period an admin changed (month to day, day to total) keeps what was spent, and a write
-// with an earlier id (a replica's clock behind) never resets a later period.
+// kind (the next day, week, month) starts from zero; anything else carries the spend: a write
+// with an earlier id (a replica's clock behind) never resets a later period, nor one of another
+// kind (a replica that has not yet seen an admin's change of period; the store was rebased to
+// the new kind by that change, keeping what was spent in the period current then).
 // The same rule runs in the Redis scripts (LUA below) and in the SQLite store (SQL below).
 
 /** A period id's kind: `day:`, `week:`, `month:`, or '' for `total`. */
@@ -18,18 +19,20 @@ export function spendIn(stored: string | undefined, spent: number, current: stri
 }
 
 /**
- * The id a reserve leaves: the current one, unless the stored one is a later period of the same
- * kind. A settlement keeps the stored id unless its own is a later period of the same kind.
+ * The id a reserve or a settlement leaves: its own when it is a later period of the same kind
+ * (or nothing is stored), else the stored one. A change of kind is made by `rebase` when an
+ * admin changes the period, never by a request: a replica still on the old period for a moment
+ * carries the spend and leaves the new kind in place.
  */
-export function periodAfterReserve(stored: string | undefined, current: string): string {
-  return stored !== undefined && isLaterPeriod(current, stored) ? stored : current;
+export function periodAfter(stored: string | undefined, current: string): string {
+  return stored === undefined || isLaterPeriod(stored, current) ? current : stored;
 }
 
 /** SQL for "`id` is a later period of the same kind than `than`" (ids are SQL expressions). */
 export const laterPeriodSql = (id: string, than: string) =>
   `(${id} > ${than} AND substr(${id}, 1, instr(${id}, ':')) = substr(${than}, 1, instr(${than}, ':')))`;
 
-/** The rule for the Redis scripts: `later(stored, current)`, and the id a reserve leaves. */
+/** The same rule for the Redis scripts: `later`, `spendIn`, `periodAfter`. */
 export const periodCarryLua = `
 local function pkind(id) return string.match(id, '^[^:]*:') or '' end
 local function later(stored, current) return current > stored and pkind(current) == pkind(stored) end
@@ -38,11 +41,7 @@ local function spendIn(stored, spent, current)
   if stored and later(stored, current) then return 0 end
   return spent
 end
-local function periodAfterReserve(stored, current)
-  if stored and later(current, stored) then return stored end
-  return current
-end
-local function periodAfterSettle(stored, current)
+local function periodAfter(stored, current)
   if not stored or later(stored, current) then return current end
   return stored
 end

@@ -160,6 +160,17 @@ export class QuotaService {
     return this.account.settle(id, 0, this.clock.now()).catch(this.onStoreError);
   }
 
+  /**
+   * A budget's period changed from `from` to `to` (the team's: `keyId` null; else a key's own or
+   * inherited one): its spend in the period current now carries into the new kind's current one.
+   */
+  async rebase(team: string, keyId: string | null, from: BudgetPeriod, to: BudgetPeriod): Promise<void> {
+    if (from === to) return;
+    const now = this.clock.now();
+    const id = (period: BudgetPeriod) => periodOf(period, now, this.config.timezone).id;
+    await this.store.rebasePeriod(team, keyId, id(from), id(to));
+  }
+
   /** Keeps the reservation of a job still running upstream, and its account hold. */
   async keepPending(reservation: Reservation): Promise<void> {
     const now = this.clock.now();

@@ -99,6 +99,12 @@ export interface QuotaStore {
   keySpent(team: string, keyId: string, periodId: string): Promise<number>;
   /** A rotated key's spend this period moves to the key that replaced it (added to what that one spent). */
   carryKeySpend(team: string, fromKeyId: string, toKeyId: string): Promise<void>;
+  /**
+   * An admin changed the period of a budget (the team's: `keyId` null; else that key's): its state
+   * takes period id `to` (the new kind's current period), keeping what was spent if it was spent
+   * in `from` (the old kind's current period), else starting from zero (./period-carry.ts).
+   */
+  rebasePeriod(team: string, keyId: string | null, from: string, to: string): Promise<void>;
   /** Outstanding reservations across all teams (a gauge). */
   outstanding(now: number): Promise<number>;
   /**

@@ -4,7 +4,7 @@
 // keys and writes are in ../ledger/redis-ledger.ts.
 import { sendRedisGrant } from '../generations/grant-store.js';
 import { ReplicasBehind, type RedisConnection } from '../store/connection.js';
-import { carryKeyLua, extendLua, reserveLua, settleLua, usageLua } from './lua/quota-scripts.js';
+import { carryKeyLua, extendLua, rebaseLua, reserveLua, settleLua, usageLua } from './lua/quota-scripts.js';
 import { ledgerField, redisLedger, teamTag } from '../ledger/redis-ledger.js';
 import { spendIn } from './period-carry.js';
 import { ledgerDay } from './periods.js';
@@ -20,6 +20,7 @@ const scripts = {
   egwQuotaExtend: { numberOfKeys: 2, lua: extendLua },
   egwQuotaUsage: { numberOfKeys: 3, lua: usageLua },
   egwQuotaCarryKey: { numberOfKeys: 2, lua: carryKeyLua },
+  egwQuotaRebase: { numberOfKeys: 1, lua: rebaseLua },
 } as const;
 type ScriptName = keyof typeof scripts;
 type Arg = string | number;
@@ -165,6 +166,10 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
 
     async carryKeySpend(team, fromKeyId, toKeyId) {
       await run(team, [], 'egwQuotaCarryKey', [k.keyState(team, fromKeyId), k.keyState(team, toKeyId)]);
+    },
+
+    async rebasePeriod(team, keyId, from, to) {
+      await run(team, [], 'egwQuotaRebase', [keyId === null ? k.state(team) : k.keyState(team, keyId), from, to]);
     },
 
     async outstanding(now) {

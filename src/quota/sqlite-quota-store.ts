@@ -6,7 +6,7 @@ import { sqliteGrantWriter } from '../generations/grant-store.js';
 import type { SqliteConnection } from '../store/connection.js';
 import { sqliteLedger } from '../ledger/sqlite-ledger.js';
 import { createQuotaSchema } from './sqlite-quota-schema.js';
-import { laterPeriodSql, periodAfterReserve, spendIn } from './period-carry.js';
+import { laterPeriodSql, periodAfter, spendIn } from './period-carry.js';
 import { createSqliteRateWindows } from './sqlite-rate-windows.js';
 import type {
   LedgerPlace, QuotaStore, RateWindow, ReserveInput, ReserveResult, RoomInput, SettleInput,
@@ -67,9 +67,15 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
       INSERT INTO key_quota_state (key_id, period_id, spent) VALUES (?, ?, ?)
       ON CONFLICT(key_id) DO UPDATE SET spent = IIF(${NEW_PERIOD}, 0, spent) + excluded.spent,
         period_id = IIF(${NEW_PERIOD}, excluded.period_id, period_id)`),
+    // (to key, from key): the old key's spend, as it counts in the new key's period if it has one.
     carryKey: db.prepare(`
       INSERT INTO key_quota_state (key_id, period_id, spent) SELECT ?, period_id, spent FROM key_quota_state WHERE key_id = ?
-      ON CONFLICT(key_id) DO UPDATE SET spent = spent + excluded.spent`),
+      ON CONFLICT(key_id) DO UPDATE SET spent = spent + IIF(${laterPeriodSql('period_id', 'excluded.period_id')}, 0, excluded.spent)`),
+    // An admin changed a budget's period (see period-carry.ts): the new kind's id, keeping the old kind's current spend.
+    rebaseTeam: db.prepare(`
+      UPDATE quota_state SET spent = IIF(${laterPeriodSql('@from', 'period_id')}, 0, spent), period_id = @to WHERE team = @id`),
+    rebaseKey: db.prepare(`
+      UPDATE key_quota_state SET spent = IIF(${laterPeriodSql('@from', 'period_id')}, 0, spent), period_id = @to WHERE key_id = @id`),
     unhold: db.prepare(`DELETE FROM held_reservations WHERE team = ? AND id = ? RETURNING amount, counted_at`).raw(),
     markSettled: db.prepare(`INSERT OR IGNORE INTO settled_reservations (team, id, settled_at) VALUES (?, ?, ?)`),
     // A lease that already ran out is over even if no sweep has noticed yet; a shorter one never cuts it.
@@ -97,7 +103,7 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
   const load = (team: string, periodId: string): { st: State; leaves: string } => {
     const row = q.getState.get(team) as [periodId: string, spent: number, reserved: number] | undefined;
     if (!row) return { st: { spent: 0, reserved: 0 }, leaves: periodId };
-    return { st: { spent: spendIn(row[0], row[1], periodId), reserved: row[2] }, leaves: periodAfterReserve(row[0], periodId) };
+    return { st: { spent: spendIn(row[0], row[1], periodId), reserved: row[2] }, leaves: periodAfter(row[0], periodId) };
   };
 
   /** Ends the team's leases that ran out at or before `now`; returns the tokens they held. */
@@ -224,6 +230,8 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     usage: async (team, periodId, now) => usageTx.immediate(team, periodId, now),
     keySpent: async (_team, keyId, periodId) => keySpent(keyId, periodId),
     carryKeySpend: async (_team, fromKeyId, toKeyId) => void q.carryKey.run(toKeyId, fromKeyId),
+    rebasePeriod: async (team, keyId, from, to) =>
+      void (keyId === null ? q.rebaseTeam : q.rebaseKey).run({ id: keyId ?? team, from, to }),
     outstanding: async (now) => Number(q.outstanding.get(now)),
     addSavings: async (rows) => savingsTx.immediate(rows),
     ledger: async (from, to) => ledgerRows(from, to),

@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js';
 import { errors } from '../errors.js';
 import { generateKeyId, generateTeamKey, hashKey } from '../auth/keys.js';
 import { budgetInput, budgetPatch, limitsInput, mergeLimits } from '../limits/limits.js';
-import type { ApiKeyRecord, Team, TeamStore } from './team-store.js';
+import type { ApiKeyRecord, BudgetPeriod, Team, TeamStore } from './team-store.js';
 
 const teamName = z
   .string()
@@ -48,14 +48,24 @@ export function publicKey(key: ApiKeyRecord): PublicKey {
   return rest;
 }
 
+/** What the team registry's changes do to spend (the quota service and store). */
+export interface BudgetState {
+  /** A rotated key's spend this period goes to its replacement (QuotaStore.carryKeySpend). */
+  carryKeySpend(team: string, fromKeyId: string, toKeyId: string): Promise<void>;
+  /** A budget's period changed: its spend carries into the new kind's current period (QuotaService.rebase). */
+  rebase(team: string, keyId: string | null, from: BudgetPeriod, to: BudgetPeriod): Promise<void>;
+}
+
+const NO_BUDGET_STATE: BudgetState = { carryKeySpend: async () => {}, rebase: async () => {} };
+
 export class TeamService {
   constructor(
     private readonly store: TeamStore,
     private readonly clock: Clock,
     /** Called after every change, so this replica's caches drop stale entries at once. */
     private readonly onChange: () => void = () => {},
-    /** Moves a rotated key's spend this period to its replacement (the quota store's carryKeySpend). */
-    private readonly carrySpend: (team: string, fromKeyId: string, toKeyId: string) => Promise<void> = async () => {},
+    /** Where spend is kept: moved on a key's rotation, rebased on a change of budget period. */
+    private readonly budgets: BudgetState = NO_BUDGET_STATE,
   ) {}
 
   private stamp(): string {
@@ -98,6 +108,13 @@ export class TeamService {
       cache: patch.cache ?? team.cache,
       updated_at: this.stamp(),
     };
+    // Before the change is visible: a replica still on the old period meanwhile carries the spend too.
+    if (next.budget.period !== team.budget.period) {
+      await this.budgets.rebase(name, null, team.budget.period, next.budget.period);
+      for (const key of await this.store.listKeys(name)) {
+        if (!key.budget && !key.revoked_at) await this.budgets.rebase(name, key.id, team.budget.period, next.budget.period);
+      }
+    }
     await this.store.putTeam(next);
     this.onChange();
     return next;
@@ -179,6 +196,9 @@ export class TeamService {
       budget,
       ...mergeLimits(key, patch),
     };
+    const team = await this.store.getTeam(key.team);
+    const [before, after] = [key.budget?.period, next.budget?.period].map((p) => p ?? team?.budget.period);
+    if (before && after && before !== after) await this.budgets.rebase(key.team, id, before, after);
     if (!(await this.store.updateKey(next))) throw errors.notFound(`No active key ${id}`);
     this.onChange();
     return { before: publicKey(key), after: publicKey(next) };
@@ -199,8 +219,20 @@ export class TeamService {
     }
     const { id: _id, team, hash: _hash, created_at: _at, revoked_at: _revoked, ...kept } = old;
     const issued = await this.issueKey(team, kept);
-    await this.revokeKey(id);
-    await this.carrySpend(team, id, issued.id);
+    const undo = () => this.store.revokeKey(issued.id, this.stamp());
+    try {
+      await this.budgets.carryKeySpend(team, id, issued.id);
+    } catch (err) {
+      await undo(); // the old key stays as it was
+      throw err;
+    }
+    // Revoking is the step only one rotation of a key wins: a concurrent one gives its new key back.
+    if (!(await this.store.revokeKey(id, this.stamp()))) {
+      await undo();
+      this.onChange();
+      throw errors.notFound(`No active key ${id}`);
+    }
+    this.onChange();
     return issued;
   }
 }

@@ -60,11 +60,39 @@ describe.each(['sqlite', 'redis'] as const)('budget changes on %s', (backend) =>
     expect((await gw.admin('PATCH', `/admin/keys/${issued.id}`, { budget: { period: 'week' } })).status).toBe(200);
     expect(await spend(issued.key, 1)).toEqual([402]);
 
-    const rotated = await gw.admin('POST', `/admin/keys/${issued.id}/rotate`);
-    expect(rotated.status).toBe(201);
+    // Two rotations at once (a double click): one wins, the other gets 404 and its key is given back.
+    const rotations = await Promise.all([1, 2].map(() => gw.admin('POST', `/admin/keys/${issued.id}/rotate`)));
+    expect(rotations.map((r) => r.status).sort()).toEqual([201, 404]);
+    const rotated = rotations.find((r) => r.status === 201)!;
     const refused = await gw.api('POST', '/api/v2/generate', rotated.json().key, { model: 'gpt-5', prompt: 'after rotation' });
     expect(refused.status).toBe(402);
     expect(refused.json()).toMatchObject({ details: { scope: 'key', spent: 6, budget: 6, period: 'week' } });
+    const keys = (await gw.admin('GET', '/admin/keys?team=keyed')).json().keys as Array<{ label: string | null; revoked_at: string | null }>;
+    const active = keys.filter((k) => k.label === 'app' && !k.revoked_at);
+    expect(active).toHaveLength(1);
     expect(gw.sim.totalGenerateCalls() - calls).toBe(3);
+  });
+
+  it('of two rotations of one key that both found it active, one wins and the other gives its new key back', async () => {
+    await gw.team('twice');
+    const issued = (await gw.admin('POST', '/admin/teams/twice/keys', { label: 'cron', budget: { tokens: 10, period: 'month' } })).json();
+    const { teams } = gw.app.services;
+    const outcomes = await Promise.allSettled([teams.rotateKey(issued.id), teams.rotateKey(issued.id)]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const keys = (await teams.listKeys('twice')).filter((k) => k.label === 'cron' && !k.revoked_at);
+    expect(keys.map((k) => k.id)).toEqual([(outcomes.find((o) => o.status === 'fulfilled') as PromiseFulfilledResult<{ id: string }>).value.id]);
+  });
+
+  it('after a change of period nobody used that day, and for a key, the next period starts from zero', async () => {
+    const key = await gw.team('quiet', { budget: { tokens: 10, period: 'month' } });
+    const own = (await gw.admin('POST', '/admin/teams/quiet/keys', { budget: { tokens: 4, period: 'month' } })).json();
+    expect(await spend(key, 5)).toEqual([200, 200, 200, 200, 200]);
+    expect(await spend(own.key, 1)).toEqual([402]);
+    expect((await gw.admin('PATCH', '/admin/teams/quiet', { budget: { tokens: 6, period: 'day' } })).status).toBe(200);
+    expect((await gw.admin('PATCH', `/admin/keys/${own.id}`, { budget: { period: 'day' } })).status).toBe(200);
+    clock.advance(DAY_MS); // no request on the day of the change
+    expect(await gw.usage('quiet')).toMatchObject({ spent: 0, period: 'day' });
+    expect(await spend(own.key, 2)).toEqual([200, 200]); // its own 4 a day: a new day
+    expect(await spend(key, 2)).toEqual([200, 402]); // the team's 6 a day, 4 of them spent by the key
   });
 });

@@ -152,18 +152,24 @@ describe.each(storeBackends)('QuotaStore on $name', (backend) => {
     expect(await usage(T0 + 1000, PERIOD)).toMatchObject({ spent: 250 });
   });
 
-  it('carries spent across a change of period kind, and into no earlier period (src/quota/period-carry.ts)', async () => {
+  it('rebases a changed period to its new kind, keeping the spend; other kinds and earlier ids carry it (src/quota/period-carry.ts)', async () => {
     const a = res({ amount: 100 });
     await store.reserve(a);
     await store.settle(done(a, 80));
     // The budget became daily: today keeps the month's 80, tomorrow starts from zero.
+    await store.rebasePeriod('ml', null, PERIOD, 'day:2026-01-15');
     const day = res({ amount: 10, periodId: 'day:2026-01-15' });
     expect(await store.reserve(day)).toMatchObject({ ok: true, spent: 80 });
-    // A settlement reserved under the month and landing after the change adds to today.
-    await store.settle(done(day, 10, { periodId: 'month:2026-01' }));
-    expect(await usage(T0, 'day:2026-01-15')).toMatchObject({ spent: 90 });
+    // A replica still on the monthly period meanwhile: its reserve and settle carry, and leave the day in place.
+    const stale = res({ amount: 5 });
+    expect(await store.reserve(stale)).toMatchObject({ ok: true, spent: 80 });
+    await store.settle(done(stale, 5));
+    await store.settle(done(day, 10, { periodId: 'day:2026-01-15' }));
+    expect(await usage(T0, 'day:2026-01-15')).toMatchObject({ spent: 95 });
     expect(await usage(T0, 'day:2026-01-16')).toMatchObject({ spent: 0 });
-    expect(await usage(T0, 'total')).toMatchObject({ spent: 90 });
+    // A rebase from a period that is not the stored one's (spent earlier): nothing carries.
+    await store.rebasePeriod('ml', null, 'day:2026-02-02', 'week:2026-02-02');
+    expect(await usage(T0, 'week:2026-02-02')).toMatchObject({ spent: 0 });
   });
 
   it('requests per minute: a sliding window, no double burst at a minute boundary', async () => {

@@ -88,7 +88,7 @@ local keyId, keyBudget, keyPeriod, probe = ARGV[11], tonumber(ARGV[12]), ARGV[13
 local st = redis.call('HMGET', KEYS[1], 'period', 'spent', 'reserved')
 local spent, reserved = spendIn(st[1], num(st[2]), period), num(st[3])
 reserved = math.max(0, reserved - sweep(KEYS[2], KEYS[3], now))
-redis.call('HSET', KEYS[1], 'period', periodAfterReserve(st[1], period), 'spent', spent, 'reserved', reserved)
+redis.call('HSET', KEYS[1], 'period', periodAfter(st[1], period), 'spent', spent, 'reserved', reserved)
 -- A retried reserve (resent after a dropped connection) must not hold twice.
 if not probe and redis.call('EXISTS', KEYS[4]) == 1 then return {'ok', fmt(spent), fmt(reserved), ''} end
 local function refuse(result)
@@ -159,13 +159,13 @@ if amount then
   redis.call('HDEL', KEYS[3], id)
   redis.call('ZREM', KEYS[2], id)
 end
-redis.call('HSET', KEYS[1], 'period', periodAfterSettle(st[1], period), 'spent', spent + actual, 'reserved', reserved)
+redis.call('HSET', KEYS[1], 'period', periodAfter(st[1], period), 'spent', spent + actual, 'reserved', reserved)
 redis.call('HSET', KEYS[4], 'state', 'settled')
 redis.call('PEXPIRE', KEYS[4], ARGV[7])
 if ARGV[8] ~= '' then
   local ks = redis.call('HMGET', KEYS[7], 'period', 'spent')
   local kspent = spendIn(ks[1], num(ks[2]), ARGV[9])
-  redis.call('HSET', KEYS[7], 'period', periodAfterSettle(ks[1], ARGV[9]), 'spent', kspent + actual)
+  redis.call('HSET', KEYS[7], 'period', periodAfter(ks[1], ARGV[9]), 'spent', kspent + actual)
   redis.call('HDEL', KEYS[8], id)
 end
 -- A token window still holding the estimate (in the bucket it was counted in) takes the actual cost instead.
@@ -243,6 +243,18 @@ return top > last and 1 or 0
 `;
 
 /**
+ * An admin changed a budget's period: the state (team or key) takes the new kind's current id,
+ * keeping what was spent in the old kind's current period (spent in an older one: zero).
+ * KEYS: state. ARGV: the old kind's current id, the new kind's.
+ */
+export const rebaseLua = `${common}
+local st = redis.call('HMGET', KEYS[1], 'period', 'spent')
+if not st[1] then return 0 end
+redis.call('HSET', KEYS[1], 'period', ARGV[2], 'spent', fmt(spendIn(st[1], num(st[2]), ARGV[1])))
+return 1
+`;
+
+/**
  * A rotated key's spend goes to the key that replaced it. KEYS: old key state, new key state.
  * Added to what the new key spent already (it may have been used before this ran).
  */
@@ -250,6 +262,10 @@ export const carryKeyLua = `${common}
 local old = redis.call('HMGET', KEYS[1], 'period', 'spent')
 if not old[1] then return 0 end
 local new = redis.call('HMGET', KEYS[2], 'period', 'spent')
-redis.call('HSET', KEYS[2], 'period', new[1] or old[1], 'spent', fmt(num(new[2]) + num(old[2])))
+if not new[1] then
+  redis.call('HSET', KEYS[2], 'period', old[1], 'spent', old[2])
+else
+  redis.call('HSET', KEYS[2], 'spent', fmt(num(new[2]) + spendIn(old[1], num(old[2]), new[1])))
+end
 return 1
 `;
