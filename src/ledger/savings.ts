@@ -3,7 +3,8 @@
 // close, so the hit path never waits on the store. A crash loses at most one interval of
 // these counts, never a charge (charges are written by settlement, atomically). A row whose
 // write failed is sent again unchanged, under the flush number it was first sent with, so a
-// write that landed though its reply was lost is not counted twice.
+// write that landed though its reply was lost is not counted twice; until it is confirmed, its
+// (team, day)'s newer counts wait, merged per group, so an outage holds at most two rows a group.
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import { SavingsNotWritten, type QuotaStore, type SavingsRow, type SavingsWrite } from '../quota/quota-store.js';
@@ -13,6 +14,9 @@ export type SavingKind = 'hit' | 'coalesced';
 
 /** After a failed write the counts are kept for the next flush, up to this many groups and rows. */
 const MAX_PENDING_GROUPS = 100_000;
+
+/** A row's (team, day): the store applies a writer's flushes in order per (team, day). */
+const place = (row: SavingsRow) => `${row.day}\0${row.team}`;
 
 export class SavingsLedger {
   private pending = new Map<string, SavingsRow>();
@@ -63,6 +67,11 @@ export class SavingsLedger {
     return this.pending.size + this.unconfirmed.length;
   }
 
+  /** The (team, day)s with a flush not confirmed: until it is, only that flush is sent for them. */
+  private held(): Set<string> {
+    return new Set(this.unconfirmed.map(place));
+  }
+
   /** Writes what was counted since the last flush; on failure keeps it for the next one. */
   flush(): Promise<void> {
     // One write at a time: a slow store must not get overlapping batches of the same counts.
@@ -72,9 +81,19 @@ export class SavingsLedger {
 
   private async write(): Promise<void> {
     if (this.pending.size === 0 && this.unconfirmed.length === 0) return;
-    const seq = ++this.flushes;
-    const batch = [...this.unconfirmed, ...[...this.pending.values()].map((row) => ({ ...row, writer: this.writer, seq }))];
-    this.pending = new Map();
+    // A (team, day) with an unconfirmed flush gets that flush again, alone: its newer counts stay
+    // pending (merged per group) until it is confirmed, as the store skips a flush number at or
+    // below the last it applied for the (team, day). The others go out under a new number.
+    const held = this.held();
+    const kept = new Map<string, SavingsRow>();
+    const fresh: SavingsRow[] = [];
+    for (const [group, row] of this.pending) {
+      if (held.has(place(row))) kept.set(group, row);
+      else fresh.push(row);
+    }
+    const seq = fresh.length > 0 ? ++this.flushes : 0;
+    const batch = [...this.unconfirmed, ...fresh.map((row) => ({ ...row, writer: this.writer, seq }))];
+    this.pending = kept;
     this.unconfirmed = [];
     try {
       await this.store.addSavings(batch);
@@ -97,5 +116,8 @@ export class SavingsLedger {
     this.timer = undefined;
     if (this.flushing) await this.flushing; // a write already under way
     await this.flush(); // what was counted meanwhile, or what that write failed to store
+    // Counts held back behind a flush sent again, now confirmed.
+    const held = this.held();
+    if ([...this.pending.values()].some((row) => !held.has(place(row)))) await this.flush();
   }
 }

@@ -72,7 +72,9 @@ describe('savings flush whose reply is lost (redis)', () => {
     expect(savings.pendingGroups).toBe(1);
 
     savings.record('ml', 'gpt-5', 'hit', 7);
-    await savings.flush(); // the row again, unchanged, and the new count beside it
+    await savings.flush(); // the row again, unchanged, alone: the new count waits for it to be confirmed
+    expect(savings.pendingGroups).toBe(1);
+    await savings.flush(); // the new count, under a new flush number
     expect(savings.pendingGroups).toBe(0);
     expect(errors).toHaveLength(1);
 
