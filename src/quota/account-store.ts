@@ -55,8 +55,8 @@ export function createMemoryAccountStore(): AccountStore {
       if (balance === null) return { ok: true };
       const spendable = balance - (settled - readMark) - held(now) - floor;
       if (amount > spendable) return { ok: false, spendable };
+      heldTotal += amount - (holds.get(id)?.amount ?? 0); // a hold made again replaces the first
       holds.set(id, { amount, until: now + leaseMs });
-      heldTotal += amount;
       nextEnd = Math.min(nextEnd, now + leaseMs);
       return { ok: true };
     },

@@ -61,8 +61,9 @@ export async function serveStream(
 async function joinTwin(ctx: StreamContext, flight: Flight, deadline: Deadline): Promise<{ reply: FastifyReply | Promise<FastifyReply> } | typeof AGAIN | null> {
   const { cache } = ctx.services;
   if (flight.broadcast) {
+    const budget = followerBudget(ctx);
     const opened = await flight.broadcast.opened;
-    return opened.kind === 'retry' ? AGAIN : { reply: follow(ctx, flight.broadcast, opened) };
+    return opened.kind === 'retry' ? AGAIN : { reply: follow(ctx, flight.broadcast, opened, budget) };
   }
   if (cache.coordinated) return null;
   const shared = await awaitFlight(flight, deadline);
@@ -107,11 +108,27 @@ async function relayFromReplica(ctx: StreamContext, broadcast: Broadcast, handle
   if (start.kind === 'answer') return handOver(ctx, broadcast, handle, start.answer);
   // Plain twins here get the leader's answer once it is stored.
   services.streams.track(start.done.then(async () => tookOver || handle?.share(await feed.answer().catch(() => null))));
-  return follow(ctx, broadcast, await broadcast.opened, payer);
+  const budget = followerBudget(ctx);
+  return follow(ctx, broadcast, await broadcast.opened, budget, payer);
 }
 
 /** A follower: what the leader's stream has sent so far, then the rest live; it costs nothing. */
-async function follow(ctx: StreamContext, broadcast: Broadcast, opened: OpenOutcome, payer = { paying: false }): Promise<FastifyReply> {
+/**
+ * A follower's budget header, asked for before it waits on the leader: by the time it subscribes
+ * the figure is in hand (no await between the leader's open and the subscription, in which the
+ * leader's client could leave and stop the upstream read with nobody else subscribed).
+ */
+function followerBudget(ctx: StreamContext): Promise<BudgetHeader> {
+  return sharedBudgetHeader(ctx.services.quota, ctx.request.principal!);
+}
+
+async function follow(
+  ctx: StreamContext,
+  broadcast: Broadcast,
+  opened: OpenOutcome,
+  budgetHeader: Promise<BudgetHeader>,
+  payer = { paying: false },
+): Promise<FastifyReply> {
   const { services, request, reply, parsed } = ctx;
   const facts = request.facts;
   const team = request.principal!.team;
@@ -119,8 +136,7 @@ async function follow(ctx: StreamContext, broadcast: Broadcast, opened: OpenOutc
   facts.outcome = 'coalesced';
   facts.tokensSpent = 0;
   if (opened.kind === 'error') throw opened.error;
-  // Subscribing later loses nothing: a broadcast replays what it sent (and its end) to a late subscriber.
-  const budget = await sharedBudgetHeader(services.quota, request.principal!);
+  const budget = await budgetHeader;
   if (opened.kind === 'answer') return followAnswer(ctx, opened, budget);
   if (opened.kind !== 'stream') throw new Error('unreachable: a retry is never followed');
   const grant = (id: string) => void services.grants.grant(id, team.name, services.clock.now(), true).catch(services.storeError);
