@@ -164,12 +164,15 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
       return spendIn(period ?? undefined, Number(spent ?? 0), periodId);
     },
 
+    // Admin changes (rotation, a period's change): on the replicas asked for too, as the team registry's changes.
     async carryKeySpend(team, fromKeyId, toKeyId) {
       await run(team, [], 'egwQuotaCarryKey', [k.keyState(team, fromKeyId), k.keyState(team, toKeyId)]);
+      await conn.waitReplicas();
     },
 
     async rebasePeriod(team, keyId, from, to) {
       await run(team, [], 'egwQuotaRebase', [keyId === null ? k.state(team) : k.keyState(team, keyId), from, to]);
+      await conn.waitReplicas();
     },
 
     async outstanding(now) {
