@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { hashKey, safeEqual } from '../auth/keys.js';
 import type { Clock } from '../clock.js';
 import { errors } from '../errors.js';
-import { parseInput } from '../teams/team-service.js';
+import { parseInput } from '../teams/team-input.js';
 import type { AdminRole, AdminTokenRecord, AdminTokenStore } from './token-store.js';
 
 export const ADMIN_TOKEN_PREFIX = 'egw_adm_';

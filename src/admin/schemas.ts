@@ -6,7 +6,7 @@ import type { FastifySchema } from 'fastify';
 import { z } from 'zod';
 import { errorResponses } from '../http/openapi.js';
 import { GROUP_BY_PATTERN, GROUP_KEYS } from '../ledger/usage.js';
-import { createTeamSchema, issueKeySchema, updateKeySchema, updateTeamSchema } from '../teams/team-service.js';
+import { createTeamSchema, issueKeySchema, updateKeySchema, updateTeamSchema } from '../teams/team-input.js';
 import { createTokenSchema } from './admin-tokens.js';
 
 const tags = ['admin'];

@@ -1,52 +1,12 @@
 // Team and key administration, shared by the admin API and the CLI's direct-store mode:
-// validates input, issues keys (the secret is returned once, here, and never again),
-// revokes and rotates them. Callers decide how to present the results.
-import { z } from 'zod';
+// issues keys (the secret is returned once, here, and never again), revokes and rotates them,
+// and keeps spend right across those changes. Input schemas: ./team-input.ts.
 import type { Clock } from '../clock.js';
 import { errors } from '../errors.js';
 import { generateKeyId, generateTeamKey, hashKey } from '../auth/keys.js';
-import { budgetInput, budgetPatch, limitsInput, mergeLimits } from '../limits/limits.js';
+import { mergeLimits } from '../limits/limits.js';
 import type { ApiKeyRecord, BudgetPeriod, Team, TeamStore } from './team-store.js';
-
-const teamName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _, at most 63 characters');
-const cacheSchema = z.object({ share: z.boolean() }).strict();
-const expiresAt = z.iso
-  .datetime({ offset: true, error: 'an ISO 8601 date-time with a time zone, e.g. 2027-01-01T00:00:00Z' })
-  .nullable()
-  .optional();
-
-export const createTeamSchema = z
-  .object({ name: teamName, budget: budgetInput, cache: cacheSchema.optional(), ...limitsInput })
-  .strict();
-export const updateTeamSchema = z
-  .object({ budget: budgetPatch.optional(), cache: cacheSchema.optional(), ...limitsInput })
-  .strict();
-export const issueKeySchema = z
-  .object({ label: z.string().max(200).nullable().optional(), expires_at: expiresAt, budget: budgetInput.nullable().optional(), ...limitsInput })
-  .strict();
-export const updateKeySchema = z
-  .object({ label: z.string().max(200).nullable().optional(), expires_at: expiresAt, budget: budgetPatch.nullable().optional(), ...limitsInput })
-  .strict();
-
-/** A key as listed: everything but the hash. */
-export type PublicKey = Omit<ApiKeyRecord, 'hash'>;
-export type IssuedKey = PublicKey & { key: string };
-
-export function parseInput<T>(schema: z.ZodType<T>, input: unknown): T {
-  const result = schema.safeParse(input ?? {});
-  if (result.success) return result.data;
-  const fields = Object.fromEntries(
-    result.error.issues.map((issue) => [issue.path.join('.') || ('keys' in issue ? issue.keys.join(',') : 'body'), issue.message]),
-  );
-  throw errors.validation('Invalid request body', { fields });
-}
-
-export function publicKey(key: ApiKeyRecord): PublicKey {
-  const { hash: _hash, ...rest } = key;
-  return rest;
-}
+import { createTeamSchema, issueKeySchema, parseInput, publicKey, updateKeySchema, updateTeamSchema, type IssuedKey, type PublicKey } from './team-input.js';
 
 /** What the team registry's changes do to spend (the quota service and store). */
 export interface BudgetState {
