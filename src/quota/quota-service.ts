@@ -163,9 +163,9 @@ export class QuotaService {
   /**
    * A budget's period changed from `from` to `to` (the team's: `keyId` null; else a key's own or
    * inherited one): its spend in the period current now carries into the new kind's current one.
+   * With `from` equal to `to` (a team created again) a spend left from another kind carries too.
    */
   async rebase(team: string, keyId: string | null, from: BudgetPeriod, to: BudgetPeriod): Promise<void> {
-    if (from === to) return;
     const now = this.clock.now();
     const id = (period: BudgetPeriod) => periodOf(period, now, this.config.timezone).id;
     await this.store.rebasePeriod(team, keyId, id(from), id(to));

@@ -72,10 +72,13 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
       INSERT INTO key_quota_state (key_id, period_id, spent) SELECT ?, period_id, spent FROM key_quota_state WHERE key_id = ?
       ON CONFLICT(key_id) DO UPDATE SET spent = spent + IIF(${laterPeriodSql('period_id', 'excluded.period_id')}, 0, excluded.spent)`),
     // An admin changed a budget's period (see period-carry.ts): the new kind's id, keeping the old kind's current spend.
+    // A budget with no state yet gets one in the new kind: a settlement of the old kind landing later carries into it.
     rebaseTeam: db.prepare(`
-      UPDATE quota_state SET spent = IIF(${laterPeriodSql('@from', 'period_id')}, 0, spent), period_id = @to WHERE team = @id`),
+      INSERT INTO quota_state (team, period_id, spent, reserved) VALUES (@id, @to, 0, 0)
+      ON CONFLICT(team) DO UPDATE SET spent = IIF(${laterPeriodSql('@from', 'period_id')}, 0, spent), period_id = @to`),
     rebaseKey: db.prepare(`
-      UPDATE key_quota_state SET spent = IIF(${laterPeriodSql('@from', 'period_id')}, 0, spent), period_id = @to WHERE key_id = @id`),
+      INSERT INTO key_quota_state (key_id, period_id, spent) VALUES (@id, @to, 0)
+      ON CONFLICT(key_id) DO UPDATE SET spent = IIF(${laterPeriodSql('@from', 'period_id')}, 0, spent), period_id = @to`),
     unhold: db.prepare(`DELETE FROM held_reservations WHERE team = ? AND id = ? RETURNING amount, counted_at`).raw(),
     markSettled: db.prepare(`INSERT OR IGNORE INTO settled_reservations (team, id, settled_at) VALUES (?, ?, ?)`),
     // A lease that already ran out is over even if no sweep has noticed yet; a shorter one never cuts it.

@@ -18,6 +18,15 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('INCR', KEYS[2])
 return 1`;
 
+/** Replaces a key's document while it is not revoked (KEYS: keys, version; ARGV: id, new). */
+const UPDATE_ACTIVE_KEY = `local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local revoked = cjson.decode(raw).revoked_at
+if revoked and revoked ~= cjson.null then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('INCR', KEYS[2])
+return 1`;
+
 export function createRedisTeamStore(conn: RedisConnection): TeamStore {
   const { redis, prefix } = conn;
   const k = {
@@ -94,8 +103,8 @@ export function createRedisTeamStore(conn: RedisConnection): TeamStore {
       return true;
     },
     async updateKey(key) {
-      if (!(await redis.hexists(k.keys, key.id))) return false;
-      await redis.multi().hset(k.keys, key.id, JSON.stringify(key)).incr(k.version).exec();
+      // Only while the key is active: a rotation that revoked it meanwhile wins (see revokeKey).
+      if (!(await redis.eval(UPDATE_ACTIVE_KEY, 2, k.keys, k.version, key.id, JSON.stringify(key)))) return false;
       await conn.waitReplicas();
       return true;
     },

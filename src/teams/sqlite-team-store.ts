@@ -50,6 +50,14 @@ export function createSqliteTeamStore(conn: SqliteConnection): TeamStore {
     bump.run();
     return true;
   });
+  // A key's change lands only while it is active: a rotation that revoked it meanwhile wins.
+  const updateKeyTx = db.transaction((key: ApiKeyRecord) => {
+    const stored = parse<ApiKeyRecord>(q.getKey.get(key.id));
+    if (!stored || stored.revoked_at) return false;
+    q.putKey.run(JSON.stringify(key), key.id);
+    bump.run();
+    return true;
+  });
   const write = db.transaction((fn: () => unknown) => {
     const out = fn();
     bump.run();
@@ -70,8 +78,9 @@ export function createSqliteTeamStore(conn: SqliteConnection): TeamStore {
     getKey: async (id) => parse<ApiKeyRecord>(q.getKey.get(id)),
     findKeyByHash: async (hash) => parse<ApiKeyRecord>(q.keyByHash.get(hash)),
     listKeys: async (team) => parseAll<ApiKeyRecord>(team ? q.listTeamKeys.all(team) : q.listKeys.all()),
-    revokeKey: async (id, at) => revokeTx(id, at),
-    updateKey: async (key) => write(() => q.putKey.run(JSON.stringify(key), key.id).changes > 0) as boolean,
+    // IMMEDIATE: the read and the write are one step for other processes on the file too (the CLI's direct mode).
+    revokeKey: async (id, at) => revokeTx.immediate(id, at),
+    updateKey: async (key) => updateKeyTx.immediate(key),
     version: async () => Number(q.version.get()),
   };
 }

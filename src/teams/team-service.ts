@@ -43,6 +43,9 @@ export class TeamService {
       created_at: now,
       updated_at: now,
     };
+    if (await this.store.getTeam(body.name)) throw errors.conflict(`Team ${body.name} already exists`);
+    // A team deleted and created again may have spend stored under another period: it takes this one's.
+    await this.budgets.rebase(body.name, null, body.budget.period, body.budget.period);
     if (!(await this.store.createTeam(team))) throw errors.conflict(`Team ${body.name} already exists`);
     this.onChange();
     return team;
@@ -183,11 +186,18 @@ export class TeamService {
     try {
       await this.budgets.carryKeySpend(team, id, issued.id);
     } catch (err) {
-      await undo(); // the old key stays as it was
+      await undo().catch(() => {}); // the old key stays as it was
       throw err;
     }
     // Revoking is the step only one rotation of a key wins: a concurrent one gives its new key back.
-    if (!(await this.store.revokeKey(id, this.stamp()))) {
+    let revoked: boolean;
+    try {
+      revoked = await this.store.revokeKey(id, this.stamp());
+    } catch (err) {
+      await undo().catch(() => {}); // the store failing: the new key is given back if it can be
+      throw err;
+    }
+    if (!revoked) {
       await undo();
       this.onChange();
       throw errors.notFound(`No active key ${id}`);

@@ -38,8 +38,9 @@ export interface TeamStore {
   getKey(id: string): Promise<ApiKeyRecord | null>;
   findKeyByHash(hash: string): Promise<ApiKeyRecord | null>;
   listKeys(team?: string): Promise<ApiKeyRecord[]>;
+  /** Revokes an active key; false if there is none (of two concurrent revocations, one wins). */
   revokeKey(id: string, revokedAt: string): Promise<boolean>;
-  /** Replaces a key's record (its limits, label, expiry); false if there is no such key. */
+  /** Replaces an active key's record (its limits, label, expiry); false if there is no such key or it was revoked meanwhile. */
   updateKey(key: ApiKeyRecord): Promise<boolean>;
   /** A counter bumped by every change to teams or keys; replicas poll it to drop cached keys. */
   version(): Promise<number>;

@@ -86,13 +86,25 @@ describe.each(['sqlite', 'redis'] as const)('budget changes on %s', (backend) =>
   it('after a change of period nobody used that day, and for a key, the next period starts from zero', async () => {
     const key = await gw.team('quiet', { budget: { tokens: 10, period: 'month' } });
     const own = (await gw.admin('POST', '/admin/teams/quiet/keys', { budget: { tokens: 4, period: 'month' } })).json();
-    expect(await spend(key, 5)).toEqual([200, 200, 200, 200, 200]);
-    expect(await spend(own.key, 1)).toEqual([402]);
+    expect(await spend(own.key, 3)).toEqual([200, 200, 402]); // its own 4 a month
+    expect(await spend(key, 4)).toEqual([200, 200, 200, 402]); // the team's 10
     expect((await gw.admin('PATCH', '/admin/teams/quiet', { budget: { tokens: 6, period: 'day' } })).status).toBe(200);
     expect((await gw.admin('PATCH', `/admin/keys/${own.id}`, { budget: { period: 'day' } })).status).toBe(200);
     clock.advance(DAY_MS); // no request on the day of the change
     expect(await gw.usage('quiet')).toMatchObject({ spent: 0, period: 'day' });
-    expect(await spend(own.key, 2)).toEqual([200, 200]); // its own 4 a day: a new day
+    expect(await spend(own.key, 3)).toEqual([200, 200, 402]); // its own 4 a day: a new day
     expect(await spend(key, 2)).toEqual([200, 402]); // the team's 6 a day, 4 of them spent by the key
+  });
+
+  it('a team deleted and created again with another period starts that period with what it spent, then resets', async () => {
+    const key = await gw.team('again', { budget: { tokens: 8, period: 'month' } });
+    expect(await spend(key, 4)).toEqual([200, 200, 200, 200]);
+    expect((await gw.admin('DELETE', '/admin/teams/again')).status).toBe(204);
+    const again = (await gw.admin('POST', '/admin/teams', { name: 'again', budget: { tokens: 6, period: 'day' } })).status;
+    expect(again).toBe(201);
+    const fresh = (await gw.admin('POST', '/admin/teams/again/keys', {})).json().key as string;
+    expect(await spend(fresh, 1)).toEqual([402]); // 8 spent this month, over the 6 a day
+    clock.advance(DAY_MS);
+    expect(await spend(fresh, 4)).toEqual([200, 200, 200, 402]);
   });
 });

@@ -41,7 +41,7 @@ describe.each(storeBackends)('QuotaStore on $name', (backend) => {
     for (const c of extra.splice(0)) await c.close();
     await cleanup(conn);
   });
-  const usage = (now = T0, periodId = PERIOD) => store.usage('ml', periodId, now);
+  const usage = (now = T0, periodId = PERIOD, team = 'ml') => store.usage(team, periodId, now);
 
   it('reserves into reserved and settles into spent', async () => {
     const a = res({ amount: 300 });
@@ -167,6 +167,13 @@ describe.each(storeBackends)('QuotaStore on $name', (backend) => {
     await store.settle(done(day, 10, { periodId: 'day:2026-01-15' }));
     expect(await usage(T0, 'day:2026-01-15')).toMatchObject({ spent: 95 });
     expect(await usage(T0, 'day:2026-01-16')).toMatchObject({ spent: 0 });
+    // A budget with no state yet: the rebase makes one, and a settlement of the old kind landing after it carries into it.
+    await store.rebasePeriod('fresh', null, PERIOD, 'day:2026-01-15');
+    const late = res({ team: 'fresh', amount: 10 });
+    await store.reserve(late);
+    await store.settle(done(late, 7));
+    expect(await usage(T0, 'day:2026-01-15', 'fresh')).toMatchObject({ spent: 7 });
+    expect(await usage(T0, 'day:2026-01-16', 'fresh')).toMatchObject({ spent: 0 });
     // A rebase from a period that is not the stored one's (spent earlier): nothing carries.
     await store.rebasePeriod('ml', null, 'day:2026-02-02', 'week:2026-02-02');
     expect(await usage(T0, 'week:2026-02-02')).toMatchObject({ spent: 0 });

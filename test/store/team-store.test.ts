@@ -63,6 +63,11 @@ describe.each(storeBackends)('team store on $name', (backend) => {
     expect(await store.revokeKey('k1', '2026-02-02T00:00:00.000Z')).toBe(false);
     expect((await store.getKey('k1'))?.revoked_at).toBe('2026-02-01T00:00:00.000Z');
     expect(await store.version()).toBeGreaterThan(v);
+    // A change read before the revocation cannot bring the key back (a PATCH racing a rotation).
+    expect(await store.updateKey({ ...key('k1', 'ml'), label: 'stale' })).toBe(false);
+    expect((await store.getKey('k1'))?.revoked_at).toBe('2026-02-01T00:00:00.000Z');
+    expect(await store.updateKey({ ...key('k2', 'other'), label: 'fresh' })).toBe(true);
+    expect((await store.getKey('k2'))?.label).toBe('fresh');
   });
 
   it('deleting a team revokes its keys', async () => {

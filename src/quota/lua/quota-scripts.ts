@@ -249,8 +249,8 @@ return top > last and 1 or 0
  */
 export const rebaseLua = `${common}
 local st = redis.call('HMGET', KEYS[1], 'period', 'spent')
-if not st[1] then return 0 end
-redis.call('HSET', KEYS[1], 'period', ARGV[2], 'spent', fmt(spendIn(st[1], num(st[2]), ARGV[1])))
+-- No state yet: one in the new kind, so a settlement of the old kind landing later carries into it.
+redis.call('HSET', KEYS[1], 'period', ARGV[2], 'spent', fmt(st[1] and spendIn(st[1], num(st[2]), ARGV[1]) or 0))
 return 1
 `;
 
