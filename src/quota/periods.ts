@@ -60,6 +60,13 @@ export function periodOf(period: BudgetPeriod, now: number, timeZone = 'UTC'): P
   return hit.info;
 }
 
+/** When the period holding `now` began (a UTC instant); 0 for `total`. */
+export function periodStart(period: BudgetPeriod, now: number, timeZone = 'UTC'): number {
+  if (period === 'total') return 0;
+  periodOf(period, now, timeZone);
+  return known.get(`${period}\0${timeZone}`)!.startMs;
+}
+
 /** The period holding `now`: its id, and its bounds as UTC instants (start inclusive, end exclusive). */
 function computePeriod(period: Exclude<BudgetPeriod, 'total'>, now: number, timeZone: string): KnownPeriod {
   const { y, m, d } = wallClock(now, timeZone);

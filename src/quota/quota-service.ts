@@ -9,7 +9,7 @@ import type { Principal } from '../auth/authenticator.js';
 import type { BudgetPeriod, Team } from '../teams/team-store.js';
 import type { AccountBalance } from './account-balance.js';
 import type { AccountStore } from './account-store.js';
-import { ledgerDay, periodOf } from './periods.js';
+import { ledgerDay, periodOf, periodStart } from './periods.js';
 import { keyPeriod, limitsOf, refusal } from './key-limits.js';
 import type { LimitScope, QuotaStore, SettleOutcome } from './quota-store.js';
 import { reservationId } from './reservation-id.js';
@@ -168,7 +168,12 @@ export class QuotaService {
   async rebase(team: string, keyId: string | null, from: BudgetPeriod, to: BudgetPeriod): Promise<void> {
     const now = this.clock.now();
     const id = (period: BudgetPeriod) => periodOf(period, now, this.config.timezone).id;
-    await this.store.rebasePeriod(team, keyId, id(from), id(to));
+    // A longer period (day to month) also holds what was charged earlier in it: the ledger's
+    // days since its start (whole UTC days: in another zone a few hours more, never less).
+    const since = ledgerDay(periodStart(to, now, this.config.timezone));
+    const rows = await this.store.ledger(since, ledgerDay(now));
+    const charged = rows.reduce((sum, r) => (r.team === team && (keyId === null || r.key === keyId) ? sum + r.tokens_spent : sum), 0);
+    await this.store.rebasePeriod(team, keyId, id(from), id(to), charged);
   }
 
   /** Keeps the reservation of a job still running upstream, and its account hold. */

@@ -102,9 +102,10 @@ export interface QuotaStore {
   /**
    * An admin changed the period of a budget (the team's: `keyId` null; else that key's): its state
    * takes period id `to` (the new kind's current period), keeping what was spent if it was spent
-   * in `from` (the old kind's current period), else starting from zero (./period-carry.ts).
+   * in `from` (the old kind's current period), else starting from zero (./period-carry.ts), and
+   * never less than `charged` (what the ledger holds for the new period so far).
    */
-  rebasePeriod(team: string, keyId: string | null, from: string, to: string): Promise<void>;
+  rebasePeriod(team: string, keyId: string | null, from: string, to: string, charged: number): Promise<void>;
   /** Outstanding reservations across all teams (a gauge). */
   outstanding(now: number): Promise<number>;
   /**

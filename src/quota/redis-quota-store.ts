@@ -170,8 +170,8 @@ export function createRedisQuotaStore(conn: RedisConnection, options: RedisQuota
       await conn.waitReplicas();
     },
 
-    async rebasePeriod(team, keyId, from, to) {
-      await run(team, [], 'egwQuotaRebase', [keyId === null ? k.state(team) : k.keyState(team, keyId), from, to]);
+    async rebasePeriod(team, keyId, from, to, charged) {
+      await run(team, [], 'egwQuotaRebase', [keyId === null ? k.state(team) : k.keyState(team, keyId), from, to, charged]);
       await conn.waitReplicas();
     },
 

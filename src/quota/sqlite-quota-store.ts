@@ -74,11 +74,11 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     // An admin changed a budget's period (see period-carry.ts): the new kind's id, keeping the old kind's current spend.
     // A budget with no state yet gets one in the new kind: a settlement of the old kind landing later carries into it.
     rebaseTeam: db.prepare(`
-      INSERT INTO quota_state (team, period_id, spent, reserved) VALUES (@id, @to, 0, 0)
-      ON CONFLICT(team) DO UPDATE SET spent = IIF(${laterPeriodSql('@from', 'period_id')}, 0, spent), period_id = @to`),
+      INSERT INTO quota_state (team, period_id, spent, reserved) VALUES (@id, @to, @charged, 0)
+      ON CONFLICT(team) DO UPDATE SET spent = MAX(IIF(${laterPeriodSql('@from', 'period_id')}, 0, spent), @charged), period_id = @to`),
     rebaseKey: db.prepare(`
-      INSERT INTO key_quota_state (key_id, period_id, spent) VALUES (@id, @to, 0)
-      ON CONFLICT(key_id) DO UPDATE SET spent = IIF(${laterPeriodSql('@from', 'period_id')}, 0, spent), period_id = @to`),
+      INSERT INTO key_quota_state (key_id, period_id, spent) VALUES (@id, @to, @charged)
+      ON CONFLICT(key_id) DO UPDATE SET spent = MAX(IIF(${laterPeriodSql('@from', 'period_id')}, 0, spent), @charged), period_id = @to`),
     unhold: db.prepare(`DELETE FROM held_reservations WHERE team = ? AND id = ? RETURNING amount, counted_at`).raw(),
     markSettled: db.prepare(`INSERT OR IGNORE INTO settled_reservations (team, id, settled_at) VALUES (?, ?, ?)`),
     // A lease that already ran out is over even if no sweep has noticed yet; a shorter one never cuts it.
@@ -233,8 +233,8 @@ export function createSqliteQuotaStore(conn: SqliteConnection): QuotaStore {
     usage: async (team, periodId, now) => usageTx.immediate(team, periodId, now),
     keySpent: async (_team, keyId, periodId) => keySpent(keyId, periodId),
     carryKeySpend: async (_team, fromKeyId, toKeyId) => void q.carryKey.run(toKeyId, fromKeyId),
-    rebasePeriod: async (team, keyId, from, to) =>
-      void (keyId === null ? q.rebaseTeam : q.rebaseKey).run({ id: keyId ?? team, from, to }),
+    rebasePeriod: async (team, keyId, from, to, charged) =>
+      void (keyId === null ? q.rebaseTeam : q.rebaseKey).run({ id: keyId ?? team, from, to, charged }),
     outstanding: async (now) => Number(q.outstanding.get(now)),
     addSavings: async (rows) => savingsTx.immediate(rows),
     ledger: async (from, to) => ledgerRows(from, to),

@@ -73,6 +73,16 @@ describe.each(['sqlite', 'redis'] as const)('budget changes on %s', (backend) =>
     expect(gw.sim.totalGenerateCalls() - calls).toBe(3);
   });
 
+  it('a daily budget made monthly counts what the month charged on earlier days', async () => {
+    const key = await gw.team('longer', { budget: { tokens: 10, period: 'day' } });
+    expect(await spend(key, 4)).toEqual([200, 200, 200, 200]);
+    clock.advance(DAY_MS);
+    expect(await spend(key, 4)).toEqual([200, 200, 200, 200]);
+    expect((await gw.admin('PATCH', '/admin/teams/longer', { budget: { tokens: 20, period: 'month' } })).status).toBe(200);
+    expect(await gw.usage('longer')).toMatchObject({ spent: 16, period: 'month' });
+    expect(await spend(key, 3)).toEqual([200, 200, 402]);
+  });
+
   it('of two rotations of one key that both found it active, one wins and the other gives its new key back', async () => {
     await gw.team('twice');
     const issued = (await gw.admin('POST', '/admin/teams/twice/keys', { label: 'cron', budget: { tokens: 10, period: 'month' } })).json();

@@ -157,7 +157,7 @@ describe.each(storeBackends)('QuotaStore on $name', (backend) => {
     await store.reserve(a);
     await store.settle(done(a, 80));
     // The budget became daily: today keeps the month's 80, tomorrow starts from zero.
-    await store.rebasePeriod('ml', null, PERIOD, 'day:2026-01-15');
+    await store.rebasePeriod('ml', null, PERIOD, 'day:2026-01-15', 0);
     const day = res({ amount: 10, periodId: 'day:2026-01-15' });
     expect(await store.reserve(day)).toMatchObject({ ok: true, spent: 80 });
     // A replica still on the monthly period meanwhile: its reserve and settle carry, and leave the day in place.
@@ -168,15 +168,18 @@ describe.each(storeBackends)('QuotaStore on $name', (backend) => {
     expect(await usage(T0, 'day:2026-01-15')).toMatchObject({ spent: 95 });
     expect(await usage(T0, 'day:2026-01-16')).toMatchObject({ spent: 0 });
     // A budget with no state yet: the rebase makes one, and a settlement of the old kind landing after it carries into it.
-    await store.rebasePeriod('fresh', null, PERIOD, 'day:2026-01-15');
+    await store.rebasePeriod('fresh', null, PERIOD, 'day:2026-01-15', 0);
     const late = res({ team: 'fresh', amount: 10 });
     await store.reserve(late);
     await store.settle(done(late, 7));
     expect(await usage(T0, 'day:2026-01-15', 'fresh')).toMatchObject({ spent: 7 });
     expect(await usage(T0, 'day:2026-01-16', 'fresh')).toMatchObject({ spent: 0 });
     // A rebase from a period that is not the stored one's (spent earlier): nothing carries.
-    await store.rebasePeriod('ml', null, 'day:2026-02-02', 'week:2026-02-02');
+    await store.rebasePeriod('ml', null, 'day:2026-02-02', 'week:2026-02-02', 0);
     expect(await usage(T0, 'week:2026-02-02')).toMatchObject({ spent: 0 });
+    // To a longer period: never less than what the ledger charged in it so far.
+    await store.rebasePeriod('ml', null, 'week:2026-02-02', 'month:2026-02', 120);
+    expect(await usage(T0, 'month:2026-02')).toMatchObject({ spent: 120 });
   });
 
   it('requests per minute: a sliding window, no double burst at a minute boundary', async () => {

@@ -244,13 +244,15 @@ return top > last and 1 or 0
 
 /**
  * An admin changed a budget's period: the state (team or key) takes the new kind's current id,
- * keeping what was spent in the old kind's current period (spent in an older one: zero).
- * KEYS: state. ARGV: the old kind's current id, the new kind's.
+ * keeping what was spent in the old kind's current period (spent in an older one: zero), and at
+ * least what the ledger charged in the new period so far.
+ * KEYS: state. ARGV: the old kind's current id, the new kind's, the ledger's charges.
  */
 export const rebaseLua = `${common}
 local st = redis.call('HMGET', KEYS[1], 'period', 'spent')
 -- No state yet: one in the new kind, so a settlement of the old kind landing later carries into it.
-redis.call('HSET', KEYS[1], 'period', ARGV[2], 'spent', fmt(st[1] and spendIn(st[1], num(st[2]), ARGV[1]) or 0))
+local kept = st[1] and spendIn(st[1], num(st[2]), ARGV[1]) or 0
+redis.call('HSET', KEYS[1], 'period', ARGV[2], 'spent', fmt(math.max(kept, tonumber(ARGV[3]))))
 return 1
 `;
 
