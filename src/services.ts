@@ -218,7 +218,7 @@ export function createServices(input: {
     teamStore,
     teams: new TeamService(teamStore, clock, () => auth.invalidate(), {
       carryKeySpend: (team, from, to) => quotaStore.carryKeySpend(team, from, to),
-      rebase: (team, keyId, from, to) => quota.rebase(team, keyId, from, to),
+      rebase: (team, keys, from, to) => quota.rebase(team, keys, from, to),
     }),
     auth,
     adminTokens: new AdminTokens(

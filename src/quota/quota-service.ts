@@ -40,6 +40,9 @@ export interface TeamBudgetView {
   resets_at: string | null;
 }
 
+/** Budget periods, shortest first. */
+const PERIOD_LENGTH: BudgetPeriod[] = ['day', 'week', 'month', 'total'];
+
 /** How long a key's last seen remaining figure answers a cache hit's header. */
 const REMAINING_FRESH_MS = 1_000;
 
@@ -161,19 +164,24 @@ export class QuotaService {
   }
 
   /**
-   * A budget's period changed from `from` to `to` (the team's: `keyId` null; else a key's own or
-   * inherited one): its spend in the period current now carries into the new kind's current one.
-   * With `from` equal to `to` (a team created again) a spend left from another kind carries too.
+   * A budget's period changed from `from` to `to`, for the team's (`null` among `keys`) and each
+   * key's own or inherited budget given: its spend in the period current now carries into the new
+   * kind's current one. With `from` equal to `to` (a team created again) a spend left from another
+   * kind carries too.
    */
-  async rebase(team: string, keyId: string | null, from: BudgetPeriod, to: BudgetPeriod): Promise<void> {
+  async rebase(team: string, keys: Array<string | null>, from: BudgetPeriod, to: BudgetPeriod): Promise<void> {
+    if (keys.length === 0) return;
     const now = this.clock.now();
     const id = (period: BudgetPeriod) => periodOf(period, now, this.config.timezone).id;
     // A longer period (day to month) also holds what was charged earlier in it: the ledger's
-    // days since its start (whole UTC days: in another zone a few hours more, never less).
-    const since = ledgerDay(periodStart(to, now, this.config.timezone));
-    const rows = await this.store.ledger(since, ledgerDay(now));
-    const charged = rows.reduce((sum, r) => (r.team === team && (keyId === null || r.key === keyId) ? sum + r.tokens_spent : sum), 0);
-    await this.store.rebasePeriod(team, keyId, id(from), id(to), charged);
+    // days since its start (whole UTC days: in another zone a few hours more, never less). A
+    // shorter or the same one holds no more than the spend kept: the ledger is not read.
+    const longer = PERIOD_LENGTH.indexOf(to) > PERIOD_LENGTH.indexOf(from);
+    const rows = longer ? await this.store.ledger(ledgerDay(periodStart(to, now, this.config.timezone)), ledgerDay(now)) : [];
+    for (const keyId of keys) {
+      const charged = rows.reduce((sum, r) => (r.team === team && (keyId === null || r.key === keyId) ? sum + r.tokens_spent : sum), 0);
+      await this.store.rebasePeriod(team, keyId, id(from), id(to), charged);
+    }
   }
 
   /** Keeps the reservation of a job still running upstream, and its account hold. */

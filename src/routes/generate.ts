@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { cachedGenerate } from '../cache/cached-generate.js';
 import { GatewayError } from '../errors.js';
+import { sharedBudgetHeader } from '../http/budget-header.js';
 import { parseGenerateBody } from '../generate/request-body.js';
 import { assertModelAllowed } from '../limits/model-access.js';
 import type { Services } from '../services.js';
@@ -18,9 +19,8 @@ export async function generateRoutes(app: FastifyInstance, opts: { services: Ser
   const { services } = opts;
   app.post('/api/v2/generate', { schema: generateSchema }, async (request, reply) => {
     const principal = request.principal!;
-    const remainingHeader = async () => {
-      const remaining = request.facts.budgetRemaining ?? (await services.quota.remaining(principal).catch(() => null));
-      if (remaining !== null) reply.header('x-gateway-budget-remaining', String(remaining));
+    const remainingHeader = async (): Promise<void> => {
+      reply.headers(await sharedBudgetHeader(services.quota, principal, request.facts.budgetRemaining));
     };
     try {
       const parsed = parseGenerateBody(request.body);

@@ -14,7 +14,7 @@ import type { Broadcast, StreamResult } from './broadcast.js';
 import { ClientSubscriber } from './client-subscriber.js';
 import type { StreamContext } from './stream-context.js';
 import { relayableHeaders, SseWriter } from './sse-writer.js';
-import { budgetHeader, payingBudgetHeader } from './budget-header.js';
+import { budgetHeader, payingBudgetHeader } from '../http/budget-header.js';
 import { endEntry, leadEntry } from './remote-stream.js';
 import { pumpUpstream } from './upstream-pump.js';
 

@@ -6,7 +6,7 @@ import type { CachedAnswer } from '../cache/cached-answer.js';
 import { replayEvents, type GenerationBody } from './replay.js';
 import type { StreamContext } from './stream-context.js';
 import { SseWriter } from './sse-writer.js';
-import { budgetHeader, sharedBudgetHeader } from './budget-header.js';
+import { budgetHeader, sharedBudgetHeader } from '../http/budget-header.js';
 
 /** The stored body, if it can be replayed as a text stream. */
 export function replayableBody(answer: CachedAnswer): GenerationBody | null {

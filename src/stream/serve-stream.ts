@@ -16,7 +16,7 @@ import type { StreamVariant } from './replay.js';
 import { replayableBody, replayHit } from './replay-hit.js';
 import type { StreamContext, StreamServices } from './stream-context.js';
 import { relayableHeaders, SseWriter } from './sse-writer.js';
-import { sharedBudgetHeader, type BudgetHeader } from './budget-header.js';
+import { sharedBudgetHeader, type BudgetHeader } from '../http/budget-header.js';
 import { takeOverStream } from './stream-takeover.js';
 
 export async function serveStream(

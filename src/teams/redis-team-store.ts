@@ -12,12 +12,6 @@ const MIGRATE = `for i = 1, #KEYS, 2 do
   if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('EXISTS', KEYS[i + 1]) == 0 then redis.call('RENAME', KEYS[i], KEYS[i + 1]) end
 end return 1`;
 
-/** Replaces a key's document if it is still the one read (KEYS: keys, version; ARGV: id, as read, new). */
-const SWAP_KEY = `if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-redis.call('INCR', KEYS[2])
-return 1`;
-
 /** Replaces a key's document while it is not revoked (KEYS: keys, version; ARGV: id, new). */
 const UPDATE_ACTIVE_KEY = `local raw = redis.call('HGET', KEYS[1], ARGV[1])
 if not raw then return 0 end
@@ -91,14 +85,10 @@ export function createRedisTeamStore(conn: RedisConnection): TeamStore {
       return keys.sort((a, b) => a.team.localeCompare(b.team) || a.id.localeCompare(b.id));
     },
     async revokeKey(id, at) {
-      // Only one of two concurrent revocations (or rotations) of a key succeeds: the write is a
-      // swap of the document it read; a lost swap reads again (and finds the key revoked).
-      for (;;) {
-        const raw = await redis.hget(k.keys, id);
-        const key = parse<ApiKeyRecord>(raw);
-        if (!raw || !key || key.revoked_at) return false;
-        if (await redis.eval(SWAP_KEY, 2, k.keys, k.version, id, raw, JSON.stringify({ ...key, revoked_at: at }))) break;
-      }
+      const key = parse<ApiKeyRecord>(await redis.hget(k.keys, id));
+      if (!key || key.revoked_at) return false;
+      // Of two concurrent revocations (or rotations) of a key, one writes: the other finds it revoked.
+      if (!(await redis.eval(UPDATE_ACTIVE_KEY, 2, k.keys, k.version, id, JSON.stringify({ ...key, revoked_at: at })))) return false;
       await conn.waitReplicas();
       return true;
     },

@@ -12,8 +12,8 @@ import { createTeamSchema, issueKeySchema, parseInput, publicKey, updateKeySchem
 export interface BudgetState {
   /** A rotated key's spend this period goes to its replacement (QuotaStore.carryKeySpend). */
   carryKeySpend(team: string, fromKeyId: string, toKeyId: string): Promise<void>;
-  /** A budget's period changed: its spend carries into the new kind's current period (QuotaService.rebase). */
-  rebase(team: string, keyId: string | null, from: BudgetPeriod, to: BudgetPeriod): Promise<void>;
+  /** Budgets' periods changed (the team's: null; keys' by id): their spend carries into the new kind's current period (QuotaService.rebase). */
+  rebase(team: string, keys: Array<string | null>, from: BudgetPeriod, to: BudgetPeriod): Promise<void>;
 }
 
 const NO_BUDGET_STATE: BudgetState = { carryKeySpend: async () => {}, rebase: async () => {} };
@@ -45,7 +45,7 @@ export class TeamService {
     };
     if (await this.store.getTeam(body.name)) throw errors.conflict(`Team ${body.name} already exists`);
     // A team deleted and created again may have spend stored under another period: it takes this one's.
-    await this.budgets.rebase(body.name, null, body.budget.period, body.budget.period);
+    await this.budgets.rebase(body.name, [null], body.budget.period, body.budget.period);
     if (!(await this.store.createTeam(team))) throw errors.conflict(`Team ${body.name} already exists`);
     this.onChange();
     return team;
@@ -73,10 +73,8 @@ export class TeamService {
     };
     // Before the change is visible: a replica still on the old period meanwhile carries the spend too.
     if (next.budget.period !== team.budget.period) {
-      await this.budgets.rebase(name, null, team.budget.period, next.budget.period);
-      for (const key of await this.store.listKeys(name)) {
-        if (!key.budget && !key.revoked_at) await this.budgets.rebase(name, key.id, team.budget.period, next.budget.period);
-      }
+      const following = (await this.store.listKeys(name)).filter((key) => !key.budget && !key.revoked_at).map((key) => key.id);
+      await this.budgets.rebase(name, [null, ...following], team.budget.period, next.budget.period);
     }
     await this.store.putTeam(next);
     this.onChange();
@@ -161,7 +159,7 @@ export class TeamService {
     };
     const team = await this.store.getTeam(key.team);
     const [before, after] = [key.budget?.period, next.budget?.period].map((p) => p ?? team?.budget.period);
-    if (before && after && before !== after) await this.budgets.rebase(key.team, id, before, after);
+    if (before && after && before !== after) await this.budgets.rebase(key.team, [id], before, after);
     if (!(await this.store.updateKey(next))) throw errors.notFound(`No active key ${id}`);
     this.onChange();
     return { before: publicKey(key), after: publicKey(next) };

@@ -2,6 +2,9 @@
 // jobs whose polls keep failing (upstream 500 for them) no longer hold the others back, so a
 // job nobody polls is settled, and its charge reaches the ledger, within a bounded number of
 // passes. Regression: each pass polled the same first 100 jobs, the newer ones never.
+// A job whose poll answers a permanent 4xx (400, 403, 410, 422, as 404) will never be told ended:
+// the reconciler drops it with a warning naming it, instead of polling it every walk forever.
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import type { JobPage } from '../../src/generations/job-store.js';
@@ -14,7 +17,7 @@ const JOBS = 105;
 const VIDEO_MS = 60_000;
 const POLLS = 'GET /api/v2/generate/:id';
 
-describe.each(backends)('the reconciler walk on $name', ({ name }) => {
+describe.each(backends)('the reconciler on $name', ({ name }) => {
   let sim: Simulator | undefined;
   let proxy: FailingProxy | undefined;
   let gw: TestGateway | undefined;
@@ -25,15 +28,18 @@ describe.each(backends)('the reconciler walk on $name', ({ name }) => {
     gw = proxy = sim = undefined;
   });
 
-  /** A gateway behind the failing proxy, with JOBS pending videos of team ml created 1 ms apart (oldest first). */
-  async function pendingJobs(clock: ManualClock) {
+  /** A gateway behind the failing proxy, with `count` pending videos of team ml created 1 ms apart (oldest first). */
+  async function pendingJobs(clock: ManualClock, count = JOBS, logStream?: Writable) {
     sim = await startSimulator({ videoDelayMs: VIDEO_MS, now: () => clock.now() });
     proxy = await startFailingProxy(sim.url);
     // The background pass would come after an hour: only the test's passes run.
-    gw = await startGateway({ backend: name, sim, clock, config: { upstream: { base_url: proxy.url }, quota: { reconcile_interval_ms: 3_600_000 } } });
+    gw = await startGateway({
+      backend: name, sim, clock, logStream,
+      config: { upstream: { base_url: proxy.url }, quota: { reconcile_interval_ms: 3_600_000 } },
+    });
     const key = await gw.team('ml');
     const ids: string[] = [];
-    for (let i = 0; i < JOBS; i++) {
+    for (let i = 0; i < count; i++) {
       const started = (await gw.api('POST', '/api/v2/generate', key, { model: 'kling-v2.1', prompt: `clip ${i}` })).json();
       expect(started.status).toBe('pending');
       ids.push(String(started.id));
@@ -101,5 +107,41 @@ describe.each(backends)('the reconciler walk on $name', ({ name }) => {
     expect(await stillPending(gw, ids)).toBe(0);
     expect(await spent(gw)).toBe(sim.tokensCharged());
     expect(await gw.usage('ml')).toMatchObject({ reserved: 0, spent: sim.tokensCharged() });
+  });
+
+  it('drops a job whose poll answers 410, 403, 400 or 422, keeps one answering 429, and settles the rest', async () => {
+    const clock = new ManualClock(Date.now());
+    const lines: string[] = [];
+    const logStream = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const { gw, sim, proxy, key, ids } = await pendingJobs(clock, 7, logStream);
+    const [gone, forbidden, bad, invalid, limited] = ids;
+    proxy.answering.set(gone, 410).set(forbidden, 403).set(bad, 400).set(invalid, 422).set(limited, 429);
+    clock.advance(VIDEO_MS); // every job has ended upstream; nobody polls
+
+    const { jobs } = gw.app.services;
+    expect(await gw.app.reconciler.runOnce()).toBe(2); // the two the proxy lets through
+    for (const id of [gone, forbidden, bad, invalid]) expect(await jobs.get(id)).toBeNull();
+    expect(await jobs.get(limited)).not.toBeNull();
+    const warned = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((l) => String(l.msg).startsWith('reconciler:'));
+    expect(warned.map((l) => [l.generation_id, l.status]).sort()).toEqual(
+      [[gone, 410], [forbidden, 403], [bad, 400], [invalid, 422]].sort(),
+    );
+    expect(lines.join('\n')).not.toContain(key); // no secrets: the team's key is nowhere in the log
+
+    // The next walk polls only the job answering 429; once upstream answers, it settles too.
+    const polls = sim.calls()['GET /api/v2/generate/:id'];
+    expect(await gw.app.reconciler.runOnce()).toBe(0);
+    expect(sim.calls()['GET /api/v2/generate/:id']).toBe(polls); // 429 is the proxy's: the simulator is not asked
+    proxy.answering.delete(limited);
+    expect(await gw.app.reconciler.runOnce()).toBe(1);
+    expect((await jobs.list(100, null)).jobs).toEqual([]);
+    // The dropped jobs' reservations are left to their leases; the settled ones are charged.
+    const usage = (await gw.admin('GET', '/admin/usage?group_by=team')).json();
+    expect(usage.totals.tokens_spent).toBe(sim.tokensCharged());
   });
 });
