@@ -1,9 +1,9 @@
-// `npm start`, `npm run demo` and the tests that run the CLI as a process run this first: it
-// compiles TypeScript only when a source or build setting changed since dist/ was written
-// (`npm ci` builds once, through `prepare`), so a start takes about a second instead of
-// recompiling every time. Runs started together build once: the others wait for that build.
+// `npm ci` (through `prepare`), `npm start`, `npm run demo` and the tests that run the CLI as a
+// process run this first: it compiles TypeScript only when a source or build setting changed
+// since dist/ was written, so a start takes about a second instead of recompiling every time,
+// and leaves the CLI executable. Runs started together build once: the others wait for that build.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';
 import { URL, fileURLToPath } from 'node:url';
@@ -56,3 +56,7 @@ if (stale()) {
     rmdirSync(lock);
   }
 }
+
+// The CLI is the package's bin: `npx elumenta-gateway` runs the file itself, and tsc writes it
+// without the execute bit (a rebuild keeps the mode once it is set).
+if (process.platform !== 'win32' && (statSync(built).mode & 0o111) === 0) chmodSync(built, 0o755);

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_TIMEOUT_MS, buildCli, cliArgs } from '../helpers/child.js';
@@ -22,6 +23,12 @@ async function cli(args: string[], env: Record<string, string>) {
 beforeAll(buildCli, BUILD_TIMEOUT_MS);
 
 describe('CLI', () => {
+  it('runs as the README runs it, `npx elumenta-gateway` (the package bin, executed as a file)', async () => {
+    // tsc writes dist/cli/index.js without the execute bit: npx then failed with "Permission denied".
+    const { stdout } = await exec('npx', ['elumenta-gateway', '--version'], { cwd: fileURLToPath(new URL('../../', import.meta.url)) });
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
   it('manages teams and keys directly in the store', async () => {
     const env = { STORE_URL: `sqlite:${join(mkdtempSync(join(tmpdir(), 'egw-cli-')), 'gw.db')}` };
     const team = await cli(['teams', 'create', 'ml', '--budget', '5000', '--period', 'week', '--rpm', '30'], env);
